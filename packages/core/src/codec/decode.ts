@@ -1,0 +1,191 @@
+/**
+ * Strict decoder for deterministic CBOR (RFC 8949 §4.2.1). Everything the encoder could not
+ * have produced is rejected with a coded error: non-shortest arguments, indefinite lengths,
+ * unsorted or duplicate map keys, floats, tags, undefined and other simple values, invalid
+ * UTF-8, trailing bytes. So `encode(decode(b))` equals `b` for every accepted `b`, and one
+ * value has exactly one accepted encoding — what hashing and signing need.
+ */
+import { QledgerError } from '../errors.js';
+import { type CborValue, CODEC_ERRORS } from './types.js';
+
+export interface DecodeOptions {
+  /** Maximum nesting depth (default 64). */
+  maxDepth?: number;
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+function fail(code: string, msg: string, offset: number): never {
+  throw new QledgerError(code, `${msg} at byte ${offset}`, { offset });
+}
+
+class Reader {
+  pos = 0;
+  constructor(
+    readonly buf: Uint8Array,
+    readonly maxDepth: number,
+  ) {}
+
+  need(n: number): void {
+    if (n > this.buf.length - this.pos)
+      fail(CODEC_ERRORS.TRUNCATED, `input ends early (need ${n} bytes)`, this.pos);
+  }
+
+  /** Reads the argument of a head; enforces the shortest form. */
+  arg(info: number, start: number): number | bigint {
+    if (info < 24) return info;
+    const dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    let v: number | bigint;
+    let min: number | bigint;
+    switch (info) {
+      case 24:
+        this.need(1);
+        v = this.buf[this.pos]!;
+        this.pos += 1;
+        min = 24;
+        break;
+      case 25:
+        this.need(2);
+        v = dv.getUint16(this.pos);
+        this.pos += 2;
+        min = 0x100;
+        break;
+      case 26:
+        this.need(4);
+        v = dv.getUint32(this.pos);
+        this.pos += 4;
+        min = 0x10000;
+        break;
+      case 27: {
+        this.need(8);
+        const b = dv.getBigUint64(this.pos);
+        this.pos += 8;
+        if (b < 0x100000000n)
+          fail(CODEC_ERRORS.NON_CANONICAL, 'integer argument not in shortest form', start);
+        return b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+      }
+      case 31:
+        return fail(CODEC_ERRORS.UNSUPPORTED, 'indefinite-length items are not allowed', start);
+      default:
+        return fail(CODEC_ERRORS.UNSUPPORTED, `reserved additional information ${info}`, start);
+    }
+    if (v < min) fail(CODEC_ERRORS.NON_CANONICAL, 'integer argument not in shortest form', start);
+    return v;
+  }
+
+  length(info: number, start: number): number {
+    const n = this.arg(info, start);
+    if (typeof n === 'bigint' || n > this.buf.length - this.pos) {
+      fail(CODEC_ERRORS.TRUNCATED, 'length exceeds the input', start);
+    }
+    return n;
+  }
+
+  value(depth: number): CborValue {
+    if (depth > this.maxDepth) fail(CODEC_ERRORS.TOO_DEEP, `nesting deeper than ${this.maxDepth}`, this.pos);
+    this.need(1);
+    const start = this.pos;
+    const ib = this.buf[this.pos++]!;
+    const major = ib >> 5;
+    const info = ib & 0x1f;
+    switch (major) {
+      case 0:
+        return this.arg(info, start);
+      case 1: {
+        const n = this.arg(info, start);
+        if (typeof n === 'number') return -1 - n;
+        const v = -1n - n;
+        return v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+      }
+      case 2: {
+        const n = this.length(info, start);
+        const out = this.buf.slice(this.pos, this.pos + n);
+        this.pos += n;
+        return out;
+      }
+      case 3: {
+        const n = this.length(info, start);
+        let s: string;
+        try {
+          s = textDecoder.decode(this.buf.subarray(this.pos, this.pos + n));
+        } catch {
+          return fail(CODEC_ERRORS.INVALID_UTF8, 'text string is not valid UTF-8', start);
+        }
+        this.pos += n;
+        return s;
+      }
+      case 4: {
+        const n = this.length(info, start); // each element takes ≥ 1 byte, so n ≤ remaining
+        const out: CborValue[] = new Array(n);
+        for (let i = 0; i < n; i++) out[i] = this.value(depth + 1);
+        return out;
+      }
+      case 5:
+        return this.map(info, start, depth);
+      case 6:
+        return fail(CODEC_ERRORS.UNSUPPORTED, 'tags are not allowed', start);
+      default:
+        if (ib === 0xf4) return false;
+        if (ib === 0xf5) return true;
+        if (ib === 0xf6) return null;
+        if (info >= 25 && info <= 27)
+          return fail(CODEC_ERRORS.UNSUPPORTED, 'floating-point values are not allowed', start);
+        return fail(CODEC_ERRORS.UNSUPPORTED, `simple value 0x${ib.toString(16)} is not allowed`, start);
+    }
+  }
+
+  map(info: number, start: number, depth: number): CborValue {
+    const n = this.length(info, start);
+    const keys: (string | number | bigint)[] = [];
+    const values: CborValue[] = [];
+    let prev: Uint8Array | undefined;
+    let allText = true;
+    for (let i = 0; i < n; i++) {
+      const kStart = this.pos;
+      const k = this.value(depth + 1);
+      if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint') {
+        fail(CODEC_ERRORS.UNSUPPORTED, 'map keys must be integers or text strings', kStart);
+      }
+      const kBytes = this.buf.subarray(kStart, this.pos);
+      if (prev !== undefined) {
+        const c = compare(prev, kBytes);
+        if (c === 0) fail(CODEC_ERRORS.DUPLICATE_KEY, `duplicate map key ${String(k)}`, kStart);
+        if (c > 0) fail(CODEC_ERRORS.NON_CANONICAL, 'map keys are not in canonical order', kStart);
+      }
+      prev = kBytes;
+      if (typeof k !== 'string') allText = false;
+      keys.push(k);
+      values.push(this.value(depth + 1));
+    }
+    if (allText) {
+      const obj: Record<string, CborValue> = {};
+      for (let i = 0; i < n; i++) {
+        // defineProperty: a key named "__proto__" must become data, not a prototype change
+        Object.defineProperty(obj, keys[i] as string, {
+          value: values[i],
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return obj;
+    }
+    return new Map(keys.map((k, i) => [k, values[i]!]));
+  }
+}
+
+function compare(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/** Decodes exactly one deterministic-CBOR item filling all of `bytes`. */
+export function decode(bytes: Uint8Array, opts: DecodeOptions = {}): CborValue {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
+  const r = new Reader(bytes, opts.maxDepth ?? 64);
+  const v = r.value(0);
+  if (r.pos !== bytes.length)
+    fail(CODEC_ERRORS.TRAILING_BYTES, `${bytes.length - r.pos} bytes after the item`, r.pos);
+  return v;
+}

@@ -1,0 +1,10 @@
+export { AEAD_AUTH_FAILED, aeadAuthError, checkAeadArgs, nobleAead } from './aead-noble.js';
+export { NOBLE_KEMS, NOBLE_SIGNERS, nobleBackend, nobleRawKem, nobleRawSigner } from './backend-noble.js';
+export { DOMAIN, type DomainLabel, domainHash, labelPrefix } from './domain.js';
+export { checkHkdfArgs, nobleHashes } from './hash-noble.js';
+export { mlKemDecapsKeyOk, mlKemEncapsKeyOk } from './mlkem-checks.js';
+export { KEM_PARAMS, type KemParams, SIG_PARAMS, type SigParams } from './params.js';
+export { randomBytes } from './random.js';
+export * from './toeplitz/index.js';
+export * from './types.js';
+export { type RawKem, type RawSigner, type RawSignOpts, wrapKem, wrapSigner } from './wrap.js';

@@ -1,0 +1,5 @@
+/** @qledger/core — pure, browser-safe building blocks of qledger. */
+export * from './bytes.js';
+export * from './codec/index.js';
+export * from './crypto/index.js';
+export * from './errors.js';
