@@ -1,0 +1,2 @@
+/** @qledger/node — the validator side of qledger. */
+export * from './crypto/index.js';
