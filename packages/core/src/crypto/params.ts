@@ -11,6 +11,8 @@ export interface SigParams {
   signRand: number;
   /** True when signatures may be shorter than `signature`. */
   variableLength: boolean;
+  /** FIPS 204/205 context strings; Falcon (round 3, pre-FIPS 206) has none. */
+  context: boolean;
 }
 
 export interface KemParams {
@@ -30,6 +32,7 @@ const mldsa = (publicKey: number, secretKey: number, signature: number): SigPara
   seed: 32,
   signRand: 32,
   variableLength: false,
+  context: true,
 });
 const slh = (signature: number): SigParams => ({
   publicKey: 32,
@@ -38,6 +41,7 @@ const slh = (signature: number): SigParams => ({
   seed: 48,
   signRand: 16,
   variableLength: false,
+  context: true,
 });
 
 export const SIG_PARAMS: Record<SigAlg, SigParams> = {

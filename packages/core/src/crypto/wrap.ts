@@ -22,10 +22,11 @@ export interface RawSigner {
 
 const EMPTY = new Uint8Array(0);
 
-function checkContext(ctx: unknown): Uint8Array {
+function checkContext(alg: SigAlg, ctx: unknown): Uint8Array {
   if (ctx === undefined) return EMPTY;
   assertBytes('context', ctx);
   if (ctx.length > 255) throw new RangeError(`context must be at most 255 bytes, got ${ctx.length}`);
+  if (ctx.length > 0 && !SIG_PARAMS[alg].context) throw new RangeError(`context is not supported by ${alg}`);
   return ctx;
 }
 
@@ -61,7 +62,7 @@ export function wrapSigner(alg: SigAlg, backend: string, raw: RawSigner): Signer
       assertBytes('message', message);
       assertBytes('secretKey', secretKey, p.secretKey);
       const o = checkOpts(opts, ['context', 'random']);
-      const context = checkContext(o.context);
+      const context = checkContext(alg, o.context);
       const random = o.random;
       if (random !== undefined && random !== false) assertBytes('random', random, p.signRand);
       return raw.sign(message, secretKey, { context, random: random as Uint8Array | false | undefined });
@@ -75,7 +76,7 @@ export function wrapSigner(alg: SigAlg, backend: string, raw: RawSigner): Signer
       assertBytes('signature', signature);
       assertBytes('message', message);
       assertBytes('publicKey', publicKey, p.publicKey);
-      const context = checkContext(checkOpts(opts, ['context']).context);
+      const context = checkContext(alg, checkOpts(opts, ['context']).context);
       // a signature of the wrong length is a bad signature, not a malformed argument
       if (
         p.variableLength

@@ -54,7 +54,7 @@ export function toeplitzAccumulate(
 ): void {
   const tw = (t + 31) >>> 5;
   const msgWords = (msg.length + 3) >>> 2;
-  const seg = new Uint32Array(32 * (CHUNK_WORDS + tw + 2));
+  const seg = new Uint32Array(32 * (Math.min(CHUNK_WORDS, msgWords) + tw + 3));
   for (let c0 = 0; c0 < msgWords; c0 += CHUNK_WORDS) {
     const c1 = Math.min(msgWords, c0 + CHUNK_WORDS);
     // s ranges over (n − 1 − 32·c1, n − 1 − 32·c0]; clamp at 0 (bits past n are zero)

@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { type CborValue, decode, encode, fromHex, toHex } from '../src/index.js';
+
+// RFC 8949 Appendix A examples that fall inside the supported data model
+const RFC_EXAMPLES: [CborValue, string][] = [
+  [0, '00'],
+  [23, '17'],
+  [24, '1818'],
+  [100, '1864'],
+  [1000, '1903e8'],
+  [1000000, '1a000f4240'],
+  [1000000000000, '1b000000e8d4a51000'],
+  [18446744073709551615n, '1bffffffffffffffff'],
+  [-1, '20'],
+  [-1000, '3903e7'],
+  [-18446744073709551616n, '3bffffffffffffffff'],
+  [false, 'f4'],
+  [true, 'f5'],
+  [null, 'f6'],
+  [new Uint8Array([1, 2, 3, 4]), '4401020304'],
+  ['', '60'],
+  ['IETF', '6449455446'],
+  ['\u00fc', '62c3bc'],
+  ['\u6c34', '63e6b0b4'],
+  ['\ud800\udd51', '64f0908591'],
+  [[], '80'],
+  [[1, [2, 3], [4, 5]], '8301820203820405'],
+  [{}, 'a0'],
+  [
+    new Map<number, CborValue>([
+      [1, 2],
+      [3, 4],
+    ]),
+    'a201020304',
+  ],
+  [{ a: 1, b: [2, 3] }, 'a26161016162820203'],
+  [{ a: 'A', b: 'B', c: 'C', d: 'D', e: 'E' }, 'a56161614161626142616361436164614461656145'],
+];
+
+test('encodes the RFC 8949 Appendix A examples exactly, and decodes them back', () => {
+  for (const [v, hex] of RFC_EXAMPLES) {
+    assert.equal(toHex(encode(v)), hex, `encode ${String(v)}`);
+    assert.equal(toHex(encode(decode(fromHex(hex)))), hex);
+  }
+});
+
+test('map keys are sorted by their encoded bytes (RFC 8949 §4.2.1), whatever the insertion order', () => {
+  const a = encode({ zz: 1, a: 2, b: 3, aa: 4 });
+  const b = encode({ aa: 4, b: 3, a: 2, zz: 1 });
+  assert.deepEqual(a, b);
+  // shorter keys first: "a" (61 61) < "b" (61 62) < "aa" (62 61 61) < "zz"
+  assert.equal(toHex(a), 'a46161026162036261610462 7a7a01'.replace(' ', ''));
+  assert.equal(
+    toHex(
+      encode(
+        new Map<number | string, CborValue>([
+          ['a', 1],
+          [10, 2],
+          [-1, 3],
+        ]),
+      ),
+    ),
+    'a30a0220036161 01'.replace(' ', ''),
+  );
+});
+
+const value: fc.Arbitrary<CborValue> = fc.letrec((tie) => ({
+  leaf: fc.oneof(
+    fc.maxSafeInteger(),
+    fc.bigInt({ min: -(1n << 64n), max: (1n << 64n) - 1n }),
+    fc.string({ unit: 'grapheme', maxLength: 20 }),
+    fc.uint8Array({ maxLength: 40 }),
+    fc.boolean(),
+    fc.constant(null),
+  ),
+  node: fc.oneof(
+    { depthSize: 'small' },
+    tie('leaf'),
+    fc.array(tie('node'), { maxLength: 5 }),
+    fc.dictionary(fc.string({ maxLength: 8 }), tie('node'), { maxKeys: 5 }),
+  ),
+})).node as fc.Arbitrary<CborValue>;
+
+// bigints inside the safe range decode as numbers: compare the canonical encodings instead
+test('round trip: decode(encode(v)) re-encodes to the same bytes for random values', () => {
+  fc.assert(
+    fc.property(value, (v) => {
+      const b = encode(v);
+      const again = encode(decode(b));
+      assert.deepEqual(again, b);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('round trip keeps values: numbers, strings, bytes, nesting', () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        n: fc.maxSafeInteger().map((x) => x + 0),
+        s: fc.string(),
+        b: fc.uint8Array(),
+        l: fc.array(fc.integer().map((x) => x + 0)),
+      }), // -0 encodes as 0
+      (v) => {
+        assert.deepEqual(decode(encode(v)), { ...v }); // fast-check records have a null prototype
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+test('decoding rejects every non-canonical or unsupported form with a coded error', () => {
+  const cases: [string, string][] = [
+    ['1817', 'CODEC_NON_CANONICAL'], // 23 in two bytes
+    ['190017', 'CODEC_NON_CANONICAL'],
+    ['1a0000ffff', 'CODEC_NON_CANONICAL'],
+    ['1b00000000ffffffff', 'CODEC_NON_CANONICAL'],
+    ['5801ff', 'CODEC_NON_CANONICAL'], // length 1 in long form
+    ['5f41ff', 'CODEC_UNSUPPORTED'], // indefinite bytes
+    ['9f01ff', 'CODEC_UNSUPPORTED'], // indefinite array
+    ['a2616201616101', 'CODEC_NON_CANONICAL'], // keys out of order
+    ['a2616101616102', 'CODEC_DUPLICATE_KEY'],
+    ['f93c00', 'CODEC_UNSUPPORTED'], // half float 1.0
+    ['fb3ff0000000000000', 'CODEC_UNSUPPORTED'], // double
+    ['c11a514b67b0', 'CODEC_UNSUPPORTED'], // tag 1
+    ['f7', 'CODEC_UNSUPPORTED'], // undefined
+    ['f0', 'CODEC_UNSUPPORTED'], // simple(16)
+    ['1c', 'CODEC_UNSUPPORTED'], // reserved info 28
+    ['62c328', 'CODEC_INVALID_UTF8'],
+    ['0000', 'CODEC_TRAILING_BYTES'],
+    ['19ff', 'CODEC_TRUNCATED'],
+    ['43010203ff'.slice(0, 6), 'CODEC_TRUNCATED'],
+    ['9b0000000100000000', 'CODEC_TRUNCATED'], // absurd array length
+    ['', 'CODEC_TRUNCATED'],
+    ['a10102', 'CODEC_UNSUPPORTED'.replace('CODEC_UNSUPPORTED', 'NONE')],
+  ];
+  for (const [hex, code] of cases) {
+    if (code === 'NONE') {
+      assert.ok(decode(fromHex(hex)) instanceof Map, 'integer-keyed maps decode as Map');
+      continue;
+    }
+    assert.throws(() => decode(fromHex(hex)), { code }, `${hex} → ${code}`);
+  }
+  // nesting bomb
+  assert.throws(() => decode(new Uint8Array(100).fill(0x81)), { code: 'CODEC_TOO_DEEP' });
+});
+
+test('random byte strings either decode to a value that re-encodes identically, or fail with a code', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 30 }), (b) => {
+      let v: CborValue;
+      try {
+        v = decode(b);
+      } catch (e) {
+        assert.match((e as { code?: string }).code ?? '', /^CODEC_/);
+        return;
+      }
+      assert.deepEqual(encode(v), b, 'accepted input is canonical');
+    }),
+    { numRuns: 20000 },
+  );
+});
+
+test('encoding refuses what has no canonical form, naming the path', () => {
+  assert.throws(() => encode(1.5), /\$: only safe integers/);
+  assert.throws(() => encode({ a: [1, 2 ** 60] }), /\$\.a\[1\]/);
+  assert.throws(() => encode(1n << 64n), RangeError);
+  assert.throws(() => encode({ d: new Date() } as unknown as CborValue), TypeError);
+  assert.throws(() => encode('\ud800'), /lone surrogates/);
+  assert.throws(
+    () =>
+      encode(
+        new Map<number | string, CborValue>([
+          [1, 1],
+          [1n, 2],
+        ]),
+      ),
+    /duplicate map key/,
+  );
+  assert.deepEqual(encode({ a: 1, b: undefined }), encode({ a: 1 }), 'absent optional fields');
+  const proto = decode(encode(JSON.parse('{"__proto__": 5}'))) as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(proto), Object.prototype, '"__proto__" stays a plain key');
+  assert.equal(Object.getOwnPropertyDescriptor(proto, '__proto__')?.value, 5);
+});
