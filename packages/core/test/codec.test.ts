@@ -173,7 +173,7 @@ test('encoding refuses what has no canonical form, naming the path', () => {
   assert.throws(
     () =>
       encode(
-        new Map<number | string, CborValue>([
+        new Map<number | bigint | string, CborValue>([
           [1, 1],
           [1n, 2],
         ]),

@@ -59,6 +59,7 @@ export const SIG_PARAMS: Record<SigAlg, SigParams> = {
     seed: 48,
     signRand: 48,
     variableLength: true,
+    context: false,
   },
   'falcon-1024': {
     publicKey: 1793,
@@ -67,6 +68,7 @@ export const SIG_PARAMS: Record<SigAlg, SigParams> = {
     seed: 48,
     signRand: 48,
     variableLength: true,
+    context: false,
   },
 };
 

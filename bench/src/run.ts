@@ -1,0 +1,12 @@
+/** `npm run bench -- <name>`: runs one benchmark suite and prints JSON lines. */
+import { benchCrypto } from './crypto.js';
+
+const SUITES: Record<string, () => Promise<void>> = { crypto: benchCrypto };
+
+const name = process.argv[2];
+const suite = name === undefined ? undefined : SUITES[name];
+if (!suite) {
+  console.error(`usage: npm run bench -- <${Object.keys(SUITES).join('|')}>`);
+  process.exit(2);
+}
+await suite();
