@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const run = (...args: string[]) =>
-  spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', main, ...args], { encoding: 'utf8' });
+  spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', main, ...args], {
+    encoding: 'utf8',
+  });
 
 test('qledger selftest --json reports every algorithm and the MAC as passing', () => {
   const r = run('selftest', '--json');

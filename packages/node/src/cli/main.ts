@@ -19,7 +19,10 @@ async function selftest(json: boolean): Promise<number> {
   for (const alg of KEM_ALGS) {
     const kp = nobleBackend.kem(alg).keygen();
     const e = oqs.kem(alg).encapsulate(kp.publicKey);
-    results.push({ check: `${alg} liboqs→noble`, ok: eq(nobleBackend.kem(alg).decapsulate(e.cipherText, kp.secretKey), e.sharedSecret) });
+    results.push({
+      check: `${alg} liboqs→noble`,
+      ok: eq(nobleBackend.kem(alg).decapsulate(e.cipherText, kp.secretKey), e.sharedSecret),
+    });
   }
   const key = randomBytes(80);
   const pads = randomBytes(32);
