@@ -3,3 +3,5 @@ export * from './bytes.js';
 export * from './codec/index.js';
 export * from './crypto/index.js';
 export * from './errors.js';
+export * from './qrng/index.js';
+export * from './quantum/index.js';

@@ -21,6 +21,7 @@ export const DOMAIN = {
   BEACON_COMMIT: 'qledger/v1/beacon-commit',
   BEACON_SEED: 'qledger/v1/beacon-seed',
   QRNG_MIX: 'qledger/v1/qrng-mix',
+  QRNG_STREAM: 'qledger/v1/qrng-stream',
   KEYEXCHANGE_AUDIT: 'qledger/v1/keyexchange-audit',
 } as const;
 export type DomainLabel = (typeof DOMAIN)[keyof typeof DOMAIN];

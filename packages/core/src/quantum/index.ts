@@ -1,0 +1,2 @@
+/** core/quantum: a state-vector circuit simulator for small registers. */
+export * from './state.js';
