@@ -1,2 +1,7 @@
 /** @qledger/node — the validator side of qledger. */
+
+export * from './config/errors.js';
 export * from './crypto/index.js';
+export * from './http/outbound.js';
+export * from './pki/certs.js';
+export * from './qrng/index.js';
