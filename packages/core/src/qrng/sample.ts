@@ -47,12 +47,16 @@ export function uniformInt(stream: RandomStream, bound: number): number {
   );
 }
 
-/** A uniform float in [0, 1) with 53 random bits (7 bytes, top 3 bits dropped). */
-export function uniformFloat(stream: RandomStream): number {
-  const b = stream.bytes(7);
-  let v = b[0]! & 0x1f;
-  for (let i = 1; i < 7; i++) v = v * 256 + b[i]!;
+/** The float in [0, 1) that 7 bytes at `offset` encode: 53 bits, big-endian, top 3 bits dropped. */
+export function floatFromBytes(b: Uint8Array, offset = 0): number {
+  let v = b[offset]! & 0x1f;
+  for (let i = 1; i < 7; i++) v = v * 256 + b[offset + i]!;
   return v / 2 ** 53;
+}
+
+/** A uniform float in [0, 1) with 53 random bits (7 bytes from the stream). */
+export function uniformFloat(stream: RandomStream): number {
+  return floatFromBytes(stream.bytes(7));
 }
 
 /**
