@@ -78,6 +78,14 @@ test('the QRNG input grows with the claimed min-entropy: 8n / H bytes, at least 
   assert.equal(ms.stats().bytesServed, 256 + 32);
 });
 
+test('a 1 MiB draw from a source claiming 2 bits/byte reads its 4 MiB of QRNG input in pieces', async () => {
+  const ms = new MonitoredSource(new Scripted('big', 2), { now: () => 0 });
+  const d = await new EntropyMixer({ sources: [ms] }).draw(1 << 20);
+  assert.equal(d.bytes.length, 1 << 20);
+  assert.equal(d.source, 'big');
+  assert.equal(ms.stats().bytesServed, 4 << 20);
+});
+
 test('a hostile QRNG (constant but health-passing, known to the attacker) cannot fix the output', async () => {
   // the attacker controls q completely: every draw gets the same q; the output still varies
   // with the OS bytes, and equals what the attacker could not compute without them

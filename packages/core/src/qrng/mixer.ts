@@ -16,7 +16,7 @@ import { nobleHashes } from '../crypto/hash-noble.js';
 import { randomBytes } from '../crypto/random.js';
 import type { HashSuite } from '../crypto/types.js';
 import { QledgerError } from '../errors.js';
-import type { MonitoredSource, QrngEvent, SourceStats } from './monitored.js';
+import { MAX_READ_BYTES, type MonitoredSource, type QrngEvent, type SourceStats } from './monitored.js';
 
 export interface MixerOptions {
   /** QRNG sources in priority order (may be empty: OS only). */
@@ -90,13 +90,20 @@ export class EntropyMixer {
     const reasons: string[] = [];
     for (const s of this.sources) {
       const qLen = Math.max(MIN_INPUT, Math.ceil((8 * length) / s.entropyPerByte));
+      const parts: Uint8Array[] = [];
       try {
-        q = await s.read(qLen);
+        // a low claimed min-entropy can ask for more than one read may return
+        for (let left = qLen; left > 0; left -= MAX_READ_BYTES) {
+          parts.push(await s.read(Math.min(left, MAX_READ_BYTES)));
+        }
+        q = parts.length === 1 ? parts[0]! : concatBytes(...parts);
         used = s;
         break;
       } catch (e) {
         if (!(e instanceof QledgerError) || !e.code.startsWith('QRNG_')) throw e;
         reasons.push(`${s.name}: ${e.code}`);
+      } finally {
+        if (parts.length > 1) wipe(...parts);
       }
     }
     if (used === undefined || q === undefined) {

@@ -78,7 +78,7 @@ abstract class RemoteQrng implements EntropySource {
       label: this.label,
       headers,
       timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT,
-      maxBytes: 64 + expectBytes * 8, // JSON numbers and hex: generous, yet bounded
+      maxBytes: 4096 + expectBytes * 8, // JSON numbers and hex with room for extra fields, yet bounded
       ...(this.opts.ca !== undefined ? { ca: this.opts.ca } : {}),
     });
   }
