@@ -6,6 +6,7 @@
  * both sides alike.
  */
 import {
+  DEFAULT_ENTROPY_FRACTION,
   EntropyMixer,
   type EntropySource,
   HealthMonitor,
@@ -67,7 +68,7 @@ export async function benchQrng(): Promise<void> {
   // health tests alone, on bytes already in memory
   const data = randomBytes(1 << 20);
   for (const sampleBits of [8, 1] as const) {
-    const m = new HealthMonitor({ sampleBits, minEntropy: sampleBits * 0.75 });
+    const m = new HealthMonitor({ sampleBits, minEntropy: sampleBits * DEFAULT_ENTROPY_FRACTION });
     const runs: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       runs.push(

@@ -36,6 +36,7 @@ const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' }
 const envVar = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)');
 const timeoutMs = z.int().min(100).max(60_000).default(5000);
 const minEntropy = z.number().gt(0).optional();
+const byteMinEntropy = minEntropy.refine((h) => h === undefined || h <= 8, 'must be at most 8 bits per byte');
 
 const simulated = z.strictObject({
   kind: z.literal('simulated'),
@@ -52,7 +53,7 @@ const anu = z.strictObject({
   blockSize: z.int().min(1).max(1024).default(16),
   caFile: z.string().min(1).optional(),
   timeoutMs,
-  minEntropy: minEntropy.refine((h) => h === undefined || h <= 8, 'must be at most 8 bits per byte'),
+  minEntropy: byteMinEntropy,
 });
 const qbck = z.strictObject({
   kind: z.literal('qbck'),
@@ -62,7 +63,7 @@ const qbck = z.strictObject({
   maxPerRequest: z.int().min(1).max(100_000).default(1024),
   caFile: z.string().min(1).optional(),
   timeoutMs,
-  minEntropy: minEntropy.refine((h) => h === undefined || h <= 8, 'must be at most 8 bits per byte'),
+  minEntropy: byteMinEntropy,
 });
 const device = z
   .strictObject({
@@ -142,31 +143,22 @@ function readCa(read: (p: string) => string, source: string, path: string | unde
 export function createSources(cfg: QrngConfig, opts: BuildOptions = {}): EntropySource[] {
   const env = opts.env ?? process.env;
   const read = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const remote = (s: Extract<QrngConfig['sources'][number], { kind: 'anu' | 'qbck' }>) => ({
+    name: s.name,
+    url: s.url,
+    apiKey: apiKey(env, s.name, s.apiKeyEnv),
+    ca: readCa(read, s.name, s.caFile),
+    timeoutMs: s.timeoutMs,
+    minEntropy: s.minEntropy,
+  });
   return cfg.sources.map((s): EntropySource => {
     switch (s.kind) {
       case 'simulated':
-        return new SimulatedQuantumSource(s.name, s.qubits, s.minEntropy ?? s.qubits * 0.75);
+        return new SimulatedQuantumSource(s.name, s.qubits, s.minEntropy);
       case 'anu':
-        return new AnuQrng({
-          name: s.name,
-          url: s.url,
-          apiKey: apiKey(env, s.name, s.apiKeyEnv),
-          ca: readCa(read, s.name, s.caFile),
-          timeoutMs: s.timeoutMs,
-          minEntropy: s.minEntropy,
-          format: s.format,
-          blockSize: s.blockSize,
-        });
+        return new AnuQrng({ ...remote(s), format: s.format, blockSize: s.blockSize });
       case 'qbck':
-        return new QbckQrng({
-          name: s.name,
-          url: s.url,
-          apiKey: apiKey(env, s.name, s.apiKeyEnv),
-          ca: readCa(read, s.name, s.caFile),
-          timeoutMs: s.timeoutMs,
-          minEntropy: s.minEntropy,
-          maxPerRequest: s.maxPerRequest,
-        });
+        return new QbckQrng({ ...remote(s), maxPerRequest: s.maxPerRequest });
       default: // 'device'
         return new DeviceQrng({
           name: s.name,

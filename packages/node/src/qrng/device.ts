@@ -4,7 +4,7 @@
  * error (QRNG_SOURCE_IO), never rewound, so no byte is ever served twice.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { type EntropySource, QledgerError, type SampleBits } from '@qledger/core';
+import { DEFAULT_ENTROPY_FRACTION, type EntropySource, QledgerError, type SampleBits } from '@qledger/core';
 
 export interface DeviceQrngOptions {
   readonly name: string;
@@ -30,7 +30,7 @@ export class DeviceQrng implements EntropySource {
     this.name = opts.name;
     this.path = opts.path;
     this.sampleBits = opts.sampleBits ?? 8;
-    this.minEntropy = opts.minEntropy ?? this.sampleBits * 0.75;
+    this.minEntropy = opts.minEntropy ?? this.sampleBits * DEFAULT_ENTROPY_FRACTION;
     this.chunkBytes = opts.chunkBytes ?? 4096;
   }
 

@@ -5,7 +5,7 @@
  * requires, in the path (Quantum Blockchains): they never appear in errors or logs, which
  * name the source and host only.
  */
-import { type EntropySource, QledgerError, type SampleBits } from '@qledger/core';
+import { DEFAULT_ENTROPY_FRACTION, type EntropySource, QledgerError, type SampleBits } from '@qledger/core';
 import { getJson } from '../http/outbound.js';
 
 export interface RemoteQrngOptions {
@@ -21,7 +21,6 @@ export interface RemoteQrngOptions {
 }
 
 const DEFAULT_TIMEOUT = 5000;
-const DEFAULT_MIN_ENTROPY = 6;
 
 function bad(source: string, field: string, want: string, got: unknown): QledgerError {
   const shown =
@@ -56,7 +55,7 @@ abstract class RemoteQrng implements EntropySource {
     this.base = new URL(opts.url);
     if (this.base.protocol !== 'https:') throw new RangeError(`${opts.name}: url must be https://`);
     this.label = `${opts.name} (${this.base.host})`;
-    this.minEntropy = opts.minEntropy ?? DEFAULT_MIN_ENTROPY;
+    this.minEntropy = opts.minEntropy ?? 8 * DEFAULT_ENTROPY_FRACTION;
   }
 
   abstract get chunkBytes(): number;
