@@ -38,12 +38,18 @@ const timeoutMs = z.int().min(100).max(60_000).default(5000);
 const minEntropy = z.number().gt(0).optional();
 const byteMinEntropy = minEntropy.refine((h) => h === undefined || h <= 8, 'must be at most 8 bits per byte');
 
-const simulated = z.strictObject({
-  kind: z.literal('simulated'),
-  name,
-  qubits: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(8),
-  minEntropy,
-});
+const simulated = z
+  .strictObject({
+    kind: z.literal('simulated'),
+    name,
+    qubits: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(8),
+    minEntropy,
+  })
+  .refine((d) => d.minEntropy === undefined || d.minEntropy <= d.qubits, {
+    message: 'must be at most qubits (bits per sample)',
+    path: ['minEntropy'],
+  });
+
 const anu = z.strictObject({
   kind: z.literal('anu'),
   name,
