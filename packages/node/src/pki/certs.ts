@@ -47,22 +47,26 @@ async function keyToPem(key: CryptoKey): Promise<string> {
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
+const newKeyPair = async () =>
+  (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+
+/** Valid from a day ago (tolerating clock skew between hosts) for `days` days. */
+const validity = (days: number) => {
+  const now = Date.now();
+  return { notBefore: new Date(now - DAY), notAfter: new Date(now + days * DAY) };
+};
+
 const serial = () => `01${toHex(randomBytes(15))}`; // positive, 128 bits of randomness
 
 export async function createCertificateAuthority(
   commonName = 'qledger development CA',
   days = 365,
 ): Promise<CertificateAuthority> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, [
-    'sign',
-    'verify',
-  ])) as unknown as CryptoKeyPair;
-  const now = Date.now();
+  const keys = await newKeyPair();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=${commonName}`,
-    notBefore: new Date(now - DAY),
-    notAfter: new Date(now + days * DAY),
+    ...validity(days),
     keys,
     signingAlgorithm: ALG,
     extensions: [
@@ -83,11 +87,7 @@ export async function issueCertificate(
   ca: CertificateAuthority,
   opts: LeafOptions,
 ): Promise<IssuedCertificate> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, [
-    'sign',
-    'verify',
-  ])) as unknown as CryptoKeyPair;
-  const now = Date.now();
+  const keys = await newKeyPair();
   const eku =
     opts.usage === 'server'
       ? [x509.ExtendedKeyUsage.serverAuth]
@@ -102,8 +102,7 @@ export async function issueCertificate(
     serialNumber: serial(),
     subject: `CN=${opts.commonName}`,
     issuer: ca.cert.subject,
-    notBefore: new Date(now - DAY),
-    notAfter: new Date(now + (opts.days ?? 365) * DAY),
+    ...validity(opts.days ?? 365),
     signingKey: ca.key,
     publicKey: keys.publicKey,
     signingAlgorithm: ALG,
