@@ -3,5 +3,6 @@ export * from './bytes.js';
 export * from './codec/index.js';
 export * from './crypto/index.js';
 export * from './errors.js';
+export * from './ledger/index.js';
 export * from './qrng/index.js';
 export * from './quantum/index.js';

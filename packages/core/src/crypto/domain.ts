@@ -13,6 +13,8 @@ export const DOMAIN = {
   MERKLE_LEAF: 'qledger/v1/merkle-leaf',
   MERKLE_NODE: 'qledger/v1/merkle-node',
   STATE_ROOT: 'qledger/v1/state-root',
+  STATE_ENTRY: 'qledger/v1/state-entry',
+  KEY_POP: 'qledger/v1/key-pop',
   CONSENSUS_VOTE: 'qledger/v1/consensus-vote',
   COMMIT_CERT: 'qledger/v1/commit-cert',
   MAC_DIGEST: 'qledger/v1/mac-digest',

@@ -1,0 +1,302 @@
+/**
+ * Blocks: header hashing, canonical encoding, and the pure transition
+ * applyBlock(state, block) → next state, or a coded error naming the first bad transaction.
+ */
+import { equalBytes, toHex } from '../bytes.js';
+import { decode, encode } from '../codec/index.js';
+import type { CborValue } from '../codec/types.js';
+import { DOMAIN, domainHash } from '../crypto/domain.js';
+import type { CryptoBackend, HashSuite } from '../crypto/types.js';
+import { QledgerError } from '../errors.js';
+import { LEDGER_ERRORS as E, ledgerError } from './errors.js';
+import { FieldReader, NAME_RE } from './fields.js';
+import { STATE_KEYS as K } from './keys.js';
+import { merkleRoot } from './merkle.js';
+import { applyTx, type SigCheck } from './rules.js';
+import type { LedgerState, StateChange } from './state.js';
+import { decodeTx } from './tx.js';
+import { type Block, type BlockHeader, LEDGER_VERSION, type LedgerParams, type TxEnvelope } from './types.js';
+
+const R = new FieldReader(E.BLOCK_MALFORMED);
+
+export function blockHash(hashes: HashSuite, header: BlockHeader): Uint8Array {
+  return domainHash(hashes, DOMAIN.BLOCK_HASH, encode(header as unknown as CborValue));
+}
+
+/** Canonical block encoding: `{ header, txs: [tx bytes…] }`; transactions stay as their own bytes. */
+export function encodeBlock(block: Block): Uint8Array {
+  return encode({ header: block.header as unknown as CborValue, txs: block.txs.map((t) => t.bytes) });
+}
+
+export function parseHeader(v: unknown): BlockHeader {
+  const o = R.obj('header', v, [
+    'v',
+    'chain',
+    'height',
+    'prev',
+    'time',
+    'txRoot',
+    'txCount',
+    'stateRoot',
+    'proposer',
+    'view',
+    'beacon',
+  ]);
+  if (o.v !== LEDGER_VERSION) R.fail('header.v', `must be ${LEDGER_VERSION}`);
+  const proposer = R.str('header.proposer', o.proposer, 64);
+  if (proposer !== '' && !NAME_RE.test(proposer)) R.fail('header.proposer', `must match ${NAME_RE}`);
+  const beacon = R.bytes('header.beacon', o.beacon, { max: 32 });
+  if (beacon.length !== 0 && beacon.length !== 32) R.fail('header.beacon', 'must be empty or 32 bytes');
+  return {
+    v: LEDGER_VERSION,
+    chain: R.str('header.chain', o.chain, 64, NAME_RE),
+    height: R.int('header.height', o.height, 0, Number.MAX_SAFE_INTEGER),
+    prev: R.bytes('header.prev', o.prev, { exact: 32 }),
+    time: R.int('header.time', o.time, 0, Number.MAX_SAFE_INTEGER),
+    txRoot: R.bytes('header.txRoot', o.txRoot, { exact: 32 }),
+    txCount: R.int('header.txCount', o.txCount, 0, Number.MAX_SAFE_INTEGER),
+    stateRoot: R.bytes('header.stateRoot', o.stateRoot, { exact: 32 }),
+    proposer,
+    view: R.int('header.view', o.view, 0, Number.MAX_SAFE_INTEGER),
+    beacon,
+  };
+}
+
+export function decodeHeader(bytes: Uint8Array): BlockHeader {
+  return parseHeader(decodeOrFail(bytes, 'header'));
+}
+
+function decodeOrFail(bytes: Uint8Array, field: string): CborValue {
+  try {
+    return decode(bytes, { maxDepth: 8 });
+  } catch (e) {
+    const why = e instanceof QledgerError ? `${e.code}: ${e.message}` : String(e);
+    throw ledgerError(E.BLOCK_MALFORMED, `${field}: not canonical CBOR (${why})`, { field });
+  }
+}
+
+/** Decodes a block; each transaction is decoded and checked statically with `params`. */
+export function decodeBlock(bytes: Uint8Array, params: LedgerParams, hashes: HashSuite): Block {
+  const o = R.obj('block', decodeOrFail(bytes, 'block'), ['header', 'txs']);
+  const header = parseHeader(o.header);
+  const raw = R.arr('block.txs', o.txs, params.maxBlockTxs);
+  const txs = raw.map((t, i) => {
+    const b = R.bytes(`block.txs.${i}`, t, { max: params.maxTxBytes });
+    try {
+      return decodeTx(b, params, hashes);
+    } catch (e) {
+      throw withTxIndex(e, header.height, i, undefined);
+    }
+  });
+  return { header, txs };
+}
+
+function withTxIndex(e: unknown, height: number, index: number, id: Uint8Array | undefined): QledgerError {
+  if (!(e instanceof QledgerError)) throw e;
+  const idText = id ? ` (${toHex(id)})` : '';
+  return new QledgerError(e.code, `block ${height} transaction ${index}${idText}: ${e.message}`, {
+    ...e.details,
+    height,
+    index,
+    ...(id ? { txId: toHex(id) } : {}),
+  });
+}
+
+export interface ApplyOptions {
+  readonly hashes: HashSuite;
+  readonly crypto: CryptoBackend;
+  /** `true` (default): check every signature; `'defer'`: return them in `deferred` instead. */
+  readonly signatures?: true | 'defer';
+}
+
+export type ApplyResult =
+  | {
+      readonly ok: true;
+      readonly state: LedgerState;
+      readonly changes: readonly StateChange[];
+      readonly hash: Uint8Array;
+      readonly deferred: readonly SigCheck[];
+    }
+  | { readonly ok: false; readonly error: QledgerError };
+
+export function chainParams(state: LedgerState): { chain: string; params: LedgerParams } {
+  const chain = state.get(K.chain) as string | undefined;
+  const params = state.get(K.params) as LedgerParams | undefined;
+  if (chain === undefined || params === undefined)
+    throw new Error('state has no genesis (chain and params missing)');
+  return { chain, params };
+}
+
+interface Body {
+  readonly time: number;
+  readonly height: number;
+  readonly txs: readonly TxEnvelope[];
+}
+
+/** Applies transactions in order on a draft; throws the first transaction's error with its index. */
+function applyBody(state: LedgerState, body: Body, opts: ApplyOptions, deferred: SigCheck[] | undefined) {
+  const { chain, params } = chainParams(state);
+  const draft = state.draft();
+  const seen = new Set<string>();
+  for (let i = 0; i < body.txs.length; i++) {
+    const env = body.txs[i]!;
+    const idHex = toHex(env.id);
+    if (seen.has(idHex))
+      throw withTxIndex(
+        ledgerError(E.BLOCK_DUPLICATE_TX, 'transaction appears twice'),
+        body.height,
+        i,
+        env.id,
+      );
+    seen.add(idHex);
+    try {
+      applyTx(draft, env, {
+        chain,
+        params,
+        height: body.height,
+        time: body.time,
+        hashes: opts.hashes,
+        crypto: opts.crypto,
+        index: i,
+        ...(deferred ? { deferred } : {}),
+      });
+    } catch (e) {
+      throw withTxIndex(e, body.height, i, env.id);
+    }
+  }
+  const changes = draft.changes();
+  const acc = draft.accumulatorAfter(opts.hashes, changes);
+  return { draft, changes, acc };
+}
+
+/** The pure block transition. Never mutates `state`. */
+export function applyBlock(state: LedgerState, block: Block, opts: ApplyOptions): ApplyResult {
+  try {
+    const h = block.header;
+    const { chain, params } = chainParams(state);
+    if (h.chain !== chain)
+      throw ledgerError(E.BLOCK_WRONG_CHAIN, `block is for chain ${h.chain}, not ${chain}`);
+    if (h.height !== state.height + 1)
+      throw ledgerError(E.BLOCK_HEIGHT, `block height ${h.height}, expected ${state.height + 1}`, {
+        height: h.height,
+      });
+    if (!equalBytes(h.prev, state.lastHash))
+      throw ledgerError(E.BLOCK_PREV_HASH, `block ${h.height} does not link to ${toHex(state.lastHash)}`, {
+        height: h.height,
+      });
+    if (h.time < state.lastTime)
+      throw ledgerError(
+        E.BLOCK_TIME,
+        `block ${h.height} time ${h.time} is before its parent's ${state.lastTime}`,
+        { height: h.height },
+      );
+    if (state.get(K.validator(h.proposer)) === undefined)
+      throw ledgerError(E.BLOCK_PROPOSER, `proposer ${JSON.stringify(h.proposer)} is not a validator`, {
+        height: h.height,
+      });
+    checkSize(block, params);
+    if (
+      !equalBytes(
+        merkleRoot(
+          opts.hashes,
+          block.txs.map((t) => t.bytes),
+        ),
+        h.txRoot,
+      )
+    )
+      throw ledgerError(
+        E.BLOCK_TX_ROOT,
+        `block ${h.height} transaction root does not match its transactions`,
+        { height: h.height },
+      );
+    const deferred: SigCheck[] | undefined = opts.signatures === 'defer' ? [] : undefined;
+    const { draft, changes, acc } = applyBody(
+      state,
+      { time: h.time, height: h.height, txs: block.txs },
+      opts,
+      deferred,
+    );
+    const root = acc.root(opts.hashes);
+    if (!equalBytes(root, h.stateRoot))
+      throw ledgerError(
+        E.BLOCK_STATE_ROOT,
+        `block ${h.height} state root does not match the state after its transactions`,
+        {
+          height: h.height,
+        },
+      );
+    const hash = blockHash(opts.hashes, h);
+    const next = draft.finish(acc, { height: h.height, lastHash: hash, lastTime: h.time });
+    return { ok: true, state: next, changes, hash, deferred: deferred ?? [] };
+  } catch (e) {
+    if (e instanceof QledgerError) return { ok: false, error: e };
+    throw e;
+  }
+}
+
+function checkSize(block: Block, params: LedgerParams) {
+  const h = block.header;
+  if (h.txCount !== block.txs.length)
+    throw ledgerError(
+      E.BLOCK_MALFORMED,
+      `header.txCount is ${h.txCount} but the block has ${block.txs.length}`,
+      {
+        field: 'header.txCount',
+      },
+    );
+  if (block.txs.length > params.maxBlockTxs)
+    throw ledgerError(
+      E.BLOCK_TOO_LARGE,
+      `block has ${block.txs.length} transactions, limit ${params.maxBlockTxs}`,
+    );
+  let bytes = 0;
+  for (const t of block.txs) bytes += t.bytes.length;
+  if (bytes > params.maxBlockBytes)
+    throw ledgerError(
+      E.BLOCK_TOO_LARGE,
+      `block carries ${bytes} bytes of transactions, limit ${params.maxBlockBytes}`,
+    );
+}
+
+export interface BlockTemplate {
+  readonly time: number;
+  readonly proposer: string;
+  readonly view?: number;
+  readonly beacon?: Uint8Array;
+}
+
+/**
+ * Builds the next block from transactions already known to be valid in order (e.g. taken
+ * from the mempool). Throws the first transaction's coded error otherwise.
+ */
+export function buildBlock(
+  state: LedgerState,
+  txs: readonly TxEnvelope[],
+  tpl: BlockTemplate,
+  opts: ApplyOptions,
+): { block: Block; state: LedgerState; changes: readonly StateChange[]; hash: Uint8Array } {
+  const { chain } = chainParams(state);
+  const height = state.height + 1;
+  const time = Math.max(tpl.time, state.lastTime);
+  const { draft, changes, acc } = applyBody(state, { height, time, txs }, opts, undefined);
+  const header: BlockHeader = {
+    v: LEDGER_VERSION,
+    chain,
+    height,
+    prev: state.lastHash,
+    time,
+    txRoot: merkleRoot(
+      opts.hashes,
+      txs.map((t) => t.bytes),
+    ),
+    txCount: txs.length,
+    stateRoot: acc.root(opts.hashes),
+    proposer: tpl.proposer,
+    view: tpl.view ?? 0,
+    beacon: tpl.beacon ?? new Uint8Array(0),
+  };
+  const block = { header, txs };
+  checkSize(block, chainParams(state).params);
+  const hash = blockHash(opts.hashes, header);
+  return { block, state: draft.finish(acc, { height, lastHash: hash, lastTime: time }), changes, hash };
+}
