@@ -278,7 +278,8 @@ export function buildBlock(
   const { chain } = chainParams(state);
   const height = state.height + 1;
   const time = Math.max(tpl.time, state.lastTime);
-  const { draft, changes, acc } = applyBody(state, { height, time, txs }, opts, undefined);
+  // 'defer': the caller vouches for the signatures (its mempool checked them on admission).
+  const { draft, changes, acc } = applyBody(state, { height, time, txs }, opts, opts.signatures === 'defer' ? [] : undefined);
   const header: BlockHeader = {
     v: LEDGER_VERSION,
     chain,

@@ -1,0 +1,30 @@
+/**
+ * The little a ChainStore needs from a SQL database, so one store implementation serves
+ * SQLite and PostgreSQL. SQL is written with `$1…` placeholders; the SQLite driver binds
+ * them as named parameters.
+ */
+export type SqlValue = string | number | boolean | Uint8Array | null;
+export type Row = Record<string, unknown>;
+
+export interface SqlDriver {
+  readonly dialect: 'sqlite' | 'postgres';
+  query<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** Runs statements separated by semicolons, without parameters (DDL). */
+  exec(sql: string): Promise<void>;
+  /** Runs `fn` in one transaction: all of it commits, or none of it. */
+  transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T>;
+  /** Inserts rows (each an array in `columns` order) as fast as the database allows. */
+  insertMany(
+    table: string,
+    columns: readonly string[],
+    rows: readonly SqlValue[][],
+    upsertKey?: string,
+  ): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Returns the byte contents of a BLOB/bytea column as a plain Uint8Array. */
+export function bytesOf(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  throw new TypeError(`expected a byte column, got ${typeof v}`);
+}

@@ -1,0 +1,81 @@
+/**
+ * Migrations, applied in order inside one transaction each; `meta.schema_version` records
+ * the last. PostgreSQL additionally gets row-level security: a read-only role of one
+ * organisation sees only the identities, trust scores, datasets and transactions of that
+ * organisation, and block headers without bodies (see grantOrgReader).
+ */
+export interface Migration {
+  readonly version: number;
+  readonly sqlite: string;
+  readonly postgres: string;
+}
+
+const core = (blob: string, int: string, bool: string) => `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value ${blob} NOT NULL);
+CREATE TABLE blocks (
+  height ${int} PRIMARY KEY,
+  hash ${blob} NOT NULL UNIQUE,
+  time ${int} NOT NULL,
+  proposer TEXT NOT NULL,
+  tx_count ${int} NOT NULL,
+  header ${blob} NOT NULL
+);
+CREATE TABLE txs (
+  id ${blob} PRIMARY KEY,
+  height ${int} NOT NULL REFERENCES blocks(height),
+  idx ${int} NOT NULL,
+  kind TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  org TEXT,
+  bytes ${blob} NOT NULL
+);
+CREATE UNIQUE INDEX txs_position ON txs (height, idx);
+CREATE INDEX txs_sender ON txs (sender);
+CREATE TABLE state (key TEXT PRIMARY KEY, value ${blob} NOT NULL);
+CREATE TABLE identities (
+  name TEXT PRIMARY KEY,
+  org TEXT,
+  sig_alg TEXT NOT NULL,
+  kem_alg TEXT NOT NULL,
+  status TEXT NOT NULL,
+  registered ${int} NOT NULL,
+  key_version ${int} NOT NULL
+);
+CREATE INDEX identities_org ON identities (org);
+CREATE TABLE trust (name TEXT PRIMARY KEY, org TEXT, score ${int} NOT NULL);
+CREATE TABLE datasets (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  org TEXT,
+  name TEXT NOT NULL,
+  licence TEXT NOT NULL,
+  quality ${int} NOT NULL,
+  verified ${bool} NOT NULL,
+  verifications ${int} NOT NULL,
+  content_hash ${blob} NOT NULL
+);
+CREATE INDEX datasets_owner ON datasets (owner);
+`;
+
+const rls = `
+CREATE TABLE org_access (role_name TEXT NOT NULL, org TEXT NOT NULL, PRIMARY KEY (role_name, org));
+ALTER TABLE org_access ENABLE ROW LEVEL SECURITY;
+CREATE POLICY org_access_self ON org_access FOR SELECT USING (role_name = current_user);
+ALTER TABLE identities ENABLE ROW LEVEL SECURITY;
+CREATE POLICY identities_org ON identities FOR SELECT
+  USING (org IN (SELECT org FROM org_access WHERE role_name = current_user));
+ALTER TABLE trust ENABLE ROW LEVEL SECURITY;
+CREATE POLICY trust_org ON trust FOR SELECT
+  USING (org IN (SELECT org FROM org_access WHERE role_name = current_user));
+ALTER TABLE datasets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY datasets_org ON datasets FOR SELECT
+  USING (org IN (SELECT org FROM org_access WHERE role_name = current_user));
+ALTER TABLE txs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY txs_org ON txs FOR SELECT
+  USING (org IN (SELECT org FROM org_access WHERE role_name = current_user));
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, sqlite: core('BLOB', 'INTEGER', 'INTEGER'), postgres: core('BYTEA', 'BIGINT', 'BOOLEAN') },
+  { version: 2, sqlite: '', postgres: rls },
+];

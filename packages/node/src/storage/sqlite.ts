@@ -1,0 +1,105 @@
+/**
+ * SQLite driver (better-sqlite3): one file, WAL journal, synchronous=FULL by default so a
+ * committed block survives power loss as well as a killed process.
+ */
+import Database from 'better-sqlite3';
+import type { Row, SqlDriver, SqlValue } from './driver.js';
+
+export interface SqliteOptions {
+  /** `FULL` (default) fsyncs every commit; `NORMAL` survives a process crash but may lose the last blocks on power loss. */
+  readonly synchronous?: 'FULL' | 'NORMAL';
+}
+
+const param = (v: SqlValue) => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
+/** `$1…` are SQLite named parameters called "1", "2"…: bind them by name. */
+function named(params: readonly SqlValue[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < params.length; i++) o[i + 1] = param(params[i]!);
+  return o;
+}
+
+export class SqliteDriver implements SqlDriver {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly cache = new Map<string, Database.Statement>();
+  private lock: Promise<void> = Promise.resolve();
+
+  constructor(file: string, opts: SqliteOptions = {}) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const s = this.stmt(sql);
+    const args = params.length > 0 ? [named(params)] : [];
+    if (s.reader) return s.all(...args) as T[];
+    s.run(...args);
+    return [];
+  }
+
+  async exec(sql: string): Promise<void> {
+    this.db.exec(sql);
+  }
+
+  async transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+    // One connection: transactions queue behind each other instead of nesting.
+    const run = this.lock.then(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const out = await fn(this);
+        this.db.exec('COMMIT');
+        return out;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw e;
+      }
+    });
+    this.lock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  async insertMany(
+    table: string,
+    columns: readonly string[],
+    rows: readonly SqlValue[][],
+    upsertKey?: string,
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    const ph = columns.map((_, i) => `$${i + 1}`).join(', ');
+    const sql = upsertSql(table, columns, ph, upsertKey);
+    const s = this.stmt(sql);
+    for (const r of rows) s.run(named(r));
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+/** `INSERT … VALUES …` with `ON CONFLICT (key) DO UPDATE` when upserting (SQLite ≥ 3.24 and PostgreSQL alike). */
+export function upsertSql(
+  table: string,
+  columns: readonly string[],
+  values: string,
+  upsertKey?: string,
+): string {
+  const base = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values.startsWith('(') ? values : `(${values})`}`;
+  if (!upsertKey) return base;
+  const set = columns.filter((c) => c !== upsertKey).map((c) => `${c} = excluded.${c}`);
+  return `${base} ON CONFLICT (${upsertKey}) DO UPDATE SET ${set.join(', ')}`;
+}
