@@ -279,7 +279,12 @@ export function buildBlock(
   const height = state.height + 1;
   const time = Math.max(tpl.time, state.lastTime);
   // 'defer': the caller vouches for the signatures (its mempool checked them on admission).
-  const { draft, changes, acc } = applyBody(state, { height, time, txs }, opts, opts.signatures === 'defer' ? [] : undefined);
+  const { draft, changes, acc } = applyBody(
+    state,
+    { height, time, txs },
+    opts,
+    opts.signatures === 'defer' ? [] : undefined,
+  );
   const header: BlockHeader = {
     v: LEDGER_VERSION,
     chain,

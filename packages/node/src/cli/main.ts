@@ -1,47 +1,15 @@
 /**
- * The `qledger` command. For now: `selftest`, which exercises every algorithm on both
- * backends and the Toeplitz MAC on this machine. `devnet`, `node`, `kme`… arrive with their issues.
+ * The `qledger` command: `selftest` and `chain …` so far; `devnet`, `node`, `kme`… arrive
+ * with their issues. Failures print one line on stderr; exit 2 for usage errors, 1 otherwise.
  */
-import { KEM_ALGS, nobleBackend, PadStream, randomBytes, SIG_ALGS, ToeplitzMac, utf8 } from '@qledger/core';
-import { createOqsBackend } from '../crypto/backend-oqs.js';
-import { nativeHashes } from '../crypto/hash-native.js';
+import { QledgerError } from '@qledger/core';
+import { CHAIN_USAGE, chainCommand } from './chain.js';
+import { CliError } from './errors.js';
+import { selftest } from './selftest.js';
 
-async function selftest(json: boolean): Promise<number> {
-  const oqs = await createOqsBackend();
-  const results: { check: string; ok: boolean }[] = [];
-  const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
-  for (const alg of SIG_ALGS) {
-    const kp = oqs.signer(alg).keygen();
-    const m = utf8(`qledger selftest ${alg}`);
-    const sig = oqs.signer(alg).sign(m, kp.secretKey);
-    results.push({ check: `${alg} liboqs→noble`, ok: nobleBackend.signer(alg).verify(sig, m, kp.publicKey) });
-  }
-  for (const alg of KEM_ALGS) {
-    const kp = nobleBackend.kem(alg).keygen();
-    const e = oqs.kem(alg).encapsulate(kp.publicKey);
-    results.push({
-      check: `${alg} liboqs→noble`,
-      ok: eq(nobleBackend.kem(alg).decapsulate(e.cipherText, kp.secretKey), e.sharedSecret),
-    });
-  }
-  const key = randomBytes(80);
-  const pads = randomBytes(32);
-  const tx = new ToeplitzMac(key, { mode: 'digest', hashes: nativeHashes });
-  const rx = new ToeplitzMac(key, { mode: 'digest', hashes: nativeHashes });
-  const rxPads = new PadStream(pads.slice());
-  const { position, tag } = tx.tag(utf8('block'), new PadStream(pads));
-  results.push({ check: 'toeplitz digest MAC', ok: rx.verify(utf8('block'), tag, position, rxPads) });
-  oqs.destroy();
-  const failed = results.filter((r) => !r.ok);
-  if (json) console.log(JSON.stringify({ ok: failed.length === 0, results }));
-  else {
-    for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.check}`);
-    console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
-  }
-  return failed.length === 0 ? 0 : 1;
-}
-
-const USAGE = 'usage: qledger selftest [--json]';
+const USAGE = `usage: qledger <command> [options]
+  selftest [--json]          check every algorithm and the Toeplitz MAC on this machine
+  chain …                    create, verify, inspect, export and import a chain (qledger chain --help)`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -49,14 +17,31 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return cmd === undefined ? 2 : 0;
   }
-  const unknown = rest.filter((a) => a !== '--json');
-  if (unknown.length > 0) {
-    console.error(`qledger: unknown option ${unknown[0]}\n${USAGE}`);
-    return 2;
+  if (cmd === 'chain') return chainCommand(rest);
+  if (cmd === 'selftest') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log('usage: qledger selftest [--json]');
+      return 0;
+    }
+    const unknown = rest.filter((a) => a !== '--json');
+    if (unknown.length > 0) throw new CliError(`unknown option ${unknown[0]}`, 2);
+    return selftest(rest.includes('--json'));
   }
-  if (cmd === 'selftest') return selftest(rest.includes('--json'));
-  console.error(`qledger: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
-  return 2;
+  throw new CliError(`unknown command ${JSON.stringify(cmd)}`, 2);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof CliError) {
+    console.error(`qledger: ${e.message}`);
+    if (e.exitCode === 2) console.error(process.argv[2] === 'chain' ? CHAIN_USAGE : USAGE);
+    process.exitCode = e.exitCode;
+  } else if (e instanceof QledgerError) {
+    console.error(`qledger: ${e.code}: ${e.message}`);
+    process.exitCode = 1;
+  } else {
+    console.error(`qledger: ${(e as Error).message ?? String(e)}`);
+    process.exitCode = 1;
+  }
+}

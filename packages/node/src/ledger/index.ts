@@ -1,0 +1,3 @@
+export * from './chain-ops.js';
+export * from './export.js';
+export * from './sig-pool.js';
