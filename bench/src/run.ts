@@ -1,8 +1,13 @@
 /** `npm run bench -- <name>`: runs one benchmark suite and prints JSON lines. */
 import { benchCrypto } from './crypto.js';
+import { benchLedger } from './ledger.js';
 import { benchQrng } from './qrng.js';
 
-const SUITES: Record<string, () => Promise<void>> = { crypto: benchCrypto, qrng: benchQrng };
+const SUITES: Record<string, () => Promise<void>> = {
+  crypto: benchCrypto,
+  ledger: benchLedger,
+  qrng: benchQrng,
+};
 
 const name = process.argv[2];
 const suite = name === undefined ? undefined : SUITES[name];

@@ -3,5 +3,7 @@
 export * from './config/errors.js';
 export * from './crypto/index.js';
 export * from './http/outbound.js';
+export * from './ledger/index.js';
 export * from './pki/certs.js';
 export * from './qrng/index.js';
+export * from './storage/index.js';

@@ -80,6 +80,16 @@ test('an organisation reader sees only its organisation', { skip: pgSkip }, asyn
       const senders = (await q('SELECT DISTINCT sender FROM txs ORDER BY sender')).map((r) => r.sender);
       assert.deepEqual(senders, ['alice', 'carol']);
       assert.equal((await q('SELECT height FROM blocks')).length, 3, 'public header columns are readable');
+      const own = await q('SELECT sender, bytes FROM org_txs ORDER BY height, idx');
+      assert.deepEqual(
+        [...new Set(own.map((r) => r.sender))].sort(),
+        senders,
+        'transaction bytes only of the own organisation',
+      );
+      assert.equal(own.length, 4);
+      const mine = b2.block.txs[0]!;
+      assert.ok(own.some((r) => Buffer.from(mine.bytes).equals(r.bytes)));
+      await assert.rejects(reader.query('SELECT body FROM blocks'), /permission denied/);
       await assert.rejects(reader.query('SELECT header FROM blocks'), /permission denied/);
       await assert.rejects(reader.query('SELECT value FROM state'), /permission denied/);
       await assert.rejects(

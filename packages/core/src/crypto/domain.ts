@@ -49,9 +49,5 @@ export function labelPrefix(label: DomainLabel): Uint8Array {
 /** H_label(data) = SHA3-256(len(label) ‖ label ‖ data). */
 export function domainHash(suite: HashSuite, label: DomainLabel, data: Uint8Array): Uint8Array {
   assertBytes('data', data);
-  const p = labelPrefix(label);
-  const buf = new Uint8Array(p.length + data.length);
-  buf.set(p);
-  buf.set(data, p.length);
-  return suite.sha3_256(buf);
+  return suite.sha3_256Parts([labelPrefix(label), data]);
 }

@@ -31,6 +31,14 @@ export const nobleHashes: HashSuite = {
     assertBytes('data', d);
     return sha256(d);
   },
+  sha3_256Parts(parts) {
+    const h = sha3_256.create();
+    for (const p of parts) {
+      assertBytes('part', p);
+      h.update(p);
+    }
+    return h.digest();
+  },
   sha3_256(d) {
     assertBytes('data', d);
     return sha3_256(d);

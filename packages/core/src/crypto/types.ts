@@ -99,6 +99,8 @@ export interface HashSuite {
   readonly name: string;
   sha256(data: Uint8Array): Uint8Array;
   sha3_256(data: Uint8Array): Uint8Array;
+  /** SHA3-256 of the concatenation of `parts`, without building it. */
+  sha3_256Parts(parts: readonly Uint8Array[]): Uint8Array;
   sha3_512(data: Uint8Array): Uint8Array;
   shake256(data: Uint8Array, outputLength: number): Uint8Array;
   /** RFC 5869 HKDF (extract + expand). */

@@ -5,8 +5,8 @@
  * transaction lists share a root (the duplicated-last-leaf malleability of Bitcoin's tree,
  * CVE-2012-2459, cannot arise). The root of no transactions is H(MERKLE_NODE, "").
  */
-import { concatBytes, equalBytes } from '../bytes.js';
-import { DOMAIN, domainHash } from '../crypto/domain.js';
+import { equalBytes } from '../bytes.js';
+import { DOMAIN, domainHash, labelPrefix } from '../crypto/domain.js';
 import type { HashSuite } from '../crypto/types.js';
 
 export function merkleLeaf(hashes: HashSuite, data: Uint8Array): Uint8Array {
@@ -14,7 +14,7 @@ export function merkleLeaf(hashes: HashSuite, data: Uint8Array): Uint8Array {
 }
 
 function node(hashes: HashSuite, l: Uint8Array, r: Uint8Array): Uint8Array {
-  return domainHash(hashes, DOMAIN.MERKLE_NODE, concatBytes(l, r));
+  return hashes.sha3_256Parts([labelPrefix(DOMAIN.MERKLE_NODE), l, r]); // = H(MERKLE_NODE, l ‖ r)
 }
 
 /** Root over already-hashed leaves. */

@@ -11,6 +11,14 @@ export const nativeHashes: HashSuite = {
     assertBytes('data', d);
     return u8(createHash('sha256').update(d).digest());
   },
+  sha3_256Parts(parts) {
+    const h = createHash('sha3-256');
+    for (const p of parts) {
+      assertBytes('part', p);
+      h.update(p);
+    }
+    return u8(h.digest());
+  },
   sha3_256(d) {
     assertBytes('data', d);
     return u8(createHash('sha3-256').update(d).digest());

@@ -1,8 +1,9 @@
 /**
  * PostgreSQL row-level security: makes `role` a read-only reader of one organisation's
  * rows. It may read identities, trust scores, datasets and transactions whose `org` it was
- * granted, and block headers' public columns (height, hash, time, proposer, tx_count) — not
- * the header blobs, whose Merkle commitments are public but whose bodies live in `txs`.
+ * granted (their bytes through the `org_txs` view), and block headers' public columns
+ * (height, hash, time, proposer, tx_count) — never the header or body blobs, which would
+ * reveal every organisation's transactions.
  */
 import { QledgerError } from '@qledger/core';
 import type { SqlDriver } from './driver.js';
@@ -28,7 +29,7 @@ export async function grantOrgReader(
     ]);
     await tx.exec(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
     await tx.exec(
-      `GRANT SELECT ON ${schema}.identities, ${schema}.trust, ${schema}.datasets, ${schema}.txs, ${schema}.org_access TO ${role}`,
+      `GRANT SELECT ON ${schema}.identities, ${schema}.trust, ${schema}.datasets, ${schema}.txs, ${schema}.org_txs, ${schema}.org_access TO ${role}`,
     );
     await tx.exec(`GRANT SELECT (height, hash, time, proposer, tx_count) ON ${schema}.blocks TO ${role}`);
   });

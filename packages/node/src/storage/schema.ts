@@ -2,7 +2,8 @@
  * Migrations, applied in order inside one transaction each; `meta.schema_version` records
  * the last. PostgreSQL additionally gets row-level security: a read-only role of one
  * organisation sees only the identities, trust scores, datasets and transactions of that
- * organisation, and block headers without bodies (see grantOrgReader).
+ * organisation, its transactions' bytes through the org_txs view, and block headers'
+ * public columns (see grantOrgReader).
  */
 export interface Migration {
   readonly version: number;
@@ -18,18 +19,24 @@ CREATE TABLE blocks (
   time ${int} NOT NULL,
   proposer TEXT NOT NULL,
   tx_count ${int} NOT NULL,
-  header ${blob} NOT NULL
+  header ${blob} NOT NULL,
+  -- the block's transactions, concatenated; lens holds their lengths (u32 big-endian each)
+  body ${blob} NOT NULL,
+  lens ${blob} NOT NULL
 );
 CREATE TABLE txs (
-  id ${blob} PRIMARY KEY,
+  -- height × 2²⁰ + index: appends go to the end of the table's own B-tree
+  pos ${int} PRIMARY KEY,
+  id ${blob} NOT NULL UNIQUE,
   height ${int} NOT NULL REFERENCES blocks(height),
-  idx ${int} NOT NULL,
+  idx INTEGER NOT NULL,
   kind TEXT NOT NULL,
   sender TEXT NOT NULL,
   org TEXT,
-  bytes ${blob} NOT NULL
+  -- where the transaction's bytes lie in blocks.body
+  off INTEGER NOT NULL,
+  len INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX txs_position ON txs (height, idx);
 CREATE INDEX txs_sender ON txs (sender);
 CREATE TABLE state (key TEXT PRIMARY KEY, value ${blob} NOT NULL);
 CREATE TABLE identities (
@@ -58,6 +65,9 @@ CREATE INDEX datasets_owner ON datasets (owner);
 `;
 
 const rls = `
+-- Block bodies are large and incompressible (signatures): store them uncompressed out of
+-- line, so substring() reads only the chunks a transaction lookup needs.
+ALTER TABLE blocks ALTER COLUMN body SET STORAGE EXTERNAL;
 CREATE TABLE org_access (role_name TEXT NOT NULL, org TEXT NOT NULL, PRIMARY KEY (role_name, org));
 ALTER TABLE org_access ENABLE ROW LEVEL SECURITY;
 CREATE POLICY org_access_self ON org_access FOR SELECT USING (role_name = current_user);
@@ -73,6 +83,12 @@ CREATE POLICY datasets_org ON datasets FOR SELECT
 ALTER TABLE txs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY txs_org ON txs FOR SELECT
   USING (org IN (SELECT org FROM org_access WHERE role_name = current_user));
+-- A reader's way to its organisation's transaction bytes: the view reads block bodies with
+-- its owner's rights, and its security barrier applies the organisation filter first.
+CREATE VIEW org_txs WITH (security_barrier) AS
+  SELECT t.id, t.height, t.idx, t.kind, t.sender, t.org, substring(b.body FROM t.off + 1 FOR t.len) AS bytes
+  FROM txs t JOIN blocks b ON b.height = t.height
+  WHERE t.org IN (SELECT org FROM org_access WHERE role_name = current_user);
 `;
 
 export const MIGRATIONS: readonly Migration[] = [

@@ -37,7 +37,11 @@ export const STORE_ERRORS = {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const PAGE = 256;
+const PAGE = 64;
+/** txs.pos = height × TX_POS + index (blocks hold at most 10⁶ transactions). */
+const TX_POS = 2 ** 20;
+
+type BlockRow = { height: number; hash: unknown; header: unknown; body: unknown; lens: unknown };
 
 function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
@@ -140,21 +144,37 @@ export class SqlChainStore implements ChainStore {
   private async write(tx: SqlDriver, c: BlockCommit, txCount: number): Promise<void> {
     const h = c.block.header;
     const headerBytes = encode(h as unknown as CborValue);
+    const lens = new Uint8Array(4 * c.block.txs.length);
+    const view = new DataView(lens.buffer);
+    let size = 0;
+    c.block.txs.forEach((t, i) => {
+      view.setUint32(4 * i, t.bytes.length);
+      size += t.bytes.length;
+    });
+    const body = new Uint8Array(size);
+    const rows: SqlValue[][] = [];
+    let off = 0;
+    c.block.txs.forEach((t, i) => {
+      body.set(t.bytes, off);
+      rows.push([
+        h.height * TX_POS + i,
+        t.id,
+        h.height,
+        i,
+        t.tx.kind,
+        t.tx.from,
+        orgOf(c.state, t.tx.from),
+        off,
+        t.bytes.length,
+      ]);
+      off += t.bytes.length;
+    });
     await tx.insertMany(
       'blocks',
-      ['height', 'hash', 'time', 'proposer', 'tx_count', 'header'],
-      [[h.height, c.hash, h.time, h.proposer, c.block.txs.length, headerBytes]],
+      ['height', 'hash', 'time', 'proposer', 'tx_count', 'header', 'body', 'lens'],
+      [[h.height, c.hash, h.time, h.proposer, c.block.txs.length, headerBytes, body, lens]],
     );
-    const rows: SqlValue[][] = c.block.txs.map((t, i) => [
-      t.id,
-      h.height,
-      i,
-      t.tx.kind,
-      t.tx.from,
-      orgOf(c.state, t.tx.from),
-      t.bytes,
-    ]);
-    await tx.insertMany('txs', ['id', 'height', 'idx', 'kind', 'sender', 'org', 'bytes'], rows);
+    await tx.insertMany('txs', ['pos', 'id', 'height', 'idx', 'kind', 'sender', 'org', 'off', 'len'], rows);
     const puts: SqlValue[][] = [];
     for (const ch of c.changes) {
       if (ch.value === null) await tx.query('DELETE FROM state WHERE key = $1', [ch.key]);
@@ -166,30 +186,25 @@ export class SqlChainStore implements ChainStore {
     await this.putMeta(tx, 'tx_count', enc.encode(String(txCount)));
   }
 
-  private async txsOf(from: number, to: number): Promise<Map<number, Uint8Array[]>> {
-    const rows = await this.db.query<{ height: number; bytes: unknown }>(
-      'SELECT height, bytes FROM txs WHERE height >= $1 AND height <= $2 ORDER BY height, idx',
-      [from, to],
-    );
-    const out = new Map<number, Uint8Array[]>();
-    for (const r of rows) {
-      const list = out.get(Number(r.height)) ?? [];
-      list.push(bytesOf(r.bytes));
-      out.set(Number(r.height), list);
+  private row(r: BlockRow): StoredBlock {
+    const body = bytesOf(r.body);
+    const lens = bytesOf(r.lens);
+    const view = new DataView(lens.buffer, lens.byteOffset, lens.byteLength);
+    const txs: Uint8Array[] = [];
+    for (let i = 0, off = 0; i < lens.length / 4; i++) {
+      const len = view.getUint32(4 * i);
+      txs.push(body.subarray(off, off + len));
+      off += len;
     }
-    return out;
+    return { height: Number(r.height), hash: bytesOf(r.hash), headerBytes: bytesOf(r.header), txs };
   }
 
   private async blockWhere(where: string, v: SqlValue): Promise<StoredBlock | null> {
-    const rows = await this.db.query<{ height: number; hash: unknown; header: unknown }>(
-      `SELECT height, hash, header FROM blocks WHERE ${where} = $1`,
+    const rows = await this.db.query<BlockRow>(
+      `SELECT height, hash, header, body, lens FROM blocks WHERE ${where} = $1`,
       [v],
     );
-    const r = rows[0];
-    if (!r) return null;
-    const height = Number(r.height);
-    const txs = (await this.txsOf(height, height)).get(height) ?? [];
-    return { height, hash: bytesOf(r.hash), headerBytes: bytesOf(r.header), txs };
+    return rows[0] ? this.row(rows[0]) : null;
   }
 
   blockByHeight(height: number): Promise<StoredBlock | null> {
@@ -203,27 +218,30 @@ export class SqlChainStore implements ChainStore {
   async *blocks(from: number, to: number): AsyncIterable<StoredBlock> {
     for (let lo = from; lo <= to; lo += PAGE) {
       const hi = Math.min(to, lo + PAGE - 1);
-      const rows = await this.db.query<{ height: number; hash: unknown; header: unknown }>(
-        'SELECT height, hash, header FROM blocks WHERE height >= $1 AND height <= $2 ORDER BY height',
+      const rows = await this.db.query<BlockRow>(
+        'SELECT height, hash, header, body, lens FROM blocks WHERE height >= $1 AND height <= $2 ORDER BY height',
         [lo, hi],
       );
-      const txs = await this.txsOf(lo, hi);
-      for (const r of rows) {
-        const height = Number(r.height);
-        yield { height, hash: bytesOf(r.hash), headerBytes: bytesOf(r.header), txs: txs.get(height) ?? [] };
-      }
+      for (const r of rows) yield this.row(r);
       if (rows.length < hi - lo + 1) return;
     }
   }
 
   async transaction(id: Uint8Array): Promise<StoredTx | null> {
+    const slice =
+      this.kind === 'sqlite'
+        ? 'substr(b.body, t.off + 1, t.len)'
+        : 'substring(b.body FROM t.off + 1 FOR t.len)';
     const rows = await this.db.query<{
       height: number;
       idx: number;
       kind: string;
       sender: string;
       bytes: unknown;
-    }>('SELECT height, idx, kind, sender, bytes FROM txs WHERE id = $1', [id]);
+    }>(
+      `SELECT t.height, t.idx, t.kind, t.sender, ${slice} AS bytes FROM txs t JOIN blocks b ON b.height = t.height WHERE t.id = $1`,
+      [id],
+    );
     const r = rows[0];
     return r
       ? {

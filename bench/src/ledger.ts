@@ -1,0 +1,246 @@
+/**
+ * `npm run bench -- ledger`: storage append rate (SQLite, PostgreSQL) of 1,000-transaction
+ * blocks with signatures already checked, header verification rate (hashes, links, Merkle
+ * roots), and parallel signature verification against cores × one core's ML-DSA-44 verify
+ * rate measured in the same run. PostgreSQL runs when QLEDGER_BENCH_PG (or QLEDGER_TEST_PG)
+ * names a server; each run uses a fresh schema that is dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  applyBlock,
+  type Block,
+  buildBlock,
+  type LedgerState,
+  nobleBackend,
+  type SigCheck,
+  signTx,
+  type TxEnvelope,
+  toHex,
+  verifyChain,
+} from '@qledger/core';
+import {
+  type BlockCommit,
+  createOqsBackend,
+  initStore,
+  nativeHashes,
+  openStore,
+  SignaturePool,
+} from '@qledger/node';
+import pg from 'pg';
+import { emit, summarize } from './format.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const BLOCKS = Number(process.env.BENCH_LEDGER_BLOCKS ?? 8);
+const PER_BLOCK = 1000;
+const SENDERS = 20;
+const PG_URL = process.env.QLEDGER_BENCH_PG ?? process.env.QLEDGER_TEST_PG;
+const env = { hashes: nativeHashes, crypto: nobleBackend };
+
+interface Workload {
+  genesisText: string;
+  commits: BlockCommit[];
+  blocks: Block[];
+  checks: SigCheck[];
+}
+
+async function workload(): Promise<Workload> {
+  const oqs = await createOqsBackend();
+  const signer = oqs.signer('ml-dsa-44');
+  const kem = nobleBackend.kem('ml-kem-768').keygen(new Uint8Array(64).fill(1));
+  const keys = Array.from({ length: SENDERS }, () => signer.keygen());
+  const validator = signer.keygen();
+  const genesisText = JSON.stringify({
+    chainId: 'bench',
+    time: 1_763_856_000_000,
+    validators: [{ name: 'v1', sigAlg: 'ml-dsa-44', sigKey: toHex(validator.publicKey) }],
+    identities: keys.map((k, i) => ({
+      name: `user${i}`,
+      sigAlg: 'ml-dsa-44',
+      sigKey: toHex(k.publicKey),
+      kemAlg: 'ml-kem-768',
+      kemKey: toHex(kem.publicKey),
+      meta: { org: `org${i % 3}` },
+    })),
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'qledger-bench-'));
+  const store = await openStore(join(dir, 'g.sqlite'));
+  let state: LedgerState = await initStore(store, genesisText, env);
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  const seqs = new Array<number>(SENDERS).fill(0);
+  const commits: BlockCommit[] = [];
+  const checks: SigCheck[] = [];
+  for (let b = 0; b < BLOCKS; b++) {
+    const txs: TxEnvelope[] = [];
+    for (let i = 0; i < PER_BLOCK; i++) {
+      const s = i % SENDERS;
+      const unsigned = {
+        v: 1 as const,
+        chain: 'bench',
+        kind: 'data' as const,
+        from: `user${s}`,
+        seq: seqs[s]!++,
+        alg: 'ml-dsa-44' as const,
+        body: { payload: randomBytes(43) }, // the reference's 43-byte transaction
+      };
+      txs.push(signTx(unsigned, keys[s]!.secretKey, oqs, nativeHashes));
+    }
+    const built = buildBlock(
+      state,
+      txs,
+      { time: state.lastTime + 1000, proposer: 'v1' },
+      { ...env, signatures: 'defer' },
+    );
+    const applied = applyBlock(state, built.block, { ...env, signatures: 'defer' });
+    if (!applied.ok) throw applied.error;
+    checks.push(...applied.deferred);
+    commits.push({ block: built.block, hash: built.hash, changes: built.changes, state: built.state });
+    state = built.state;
+  }
+  oqs.destroy();
+  return { genesisText, commits, blocks: commits.map((c) => c.block), checks };
+}
+
+async function appendRun(w: Workload, location: string): Promise<number> {
+  const store = await openStore(location);
+  try {
+    await initStore(store, w.genesisText, env);
+    const t0 = performance.now();
+    for (const c of w.commits) await store.append(c);
+    return (w.commits.length * PER_BLOCK) / ((performance.now() - t0) / 1000);
+  } finally {
+    await store.close();
+  }
+}
+
+async function benchAppend(w: Workload): Promise<void> {
+  const sqlite: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const dir = mkdtempSync(join(tmpdir(), 'qledger-bench-'));
+    try {
+      sqlite.push(await appendRun(w, join(dir, 'chain.sqlite')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  emit({
+    bench: 'ledger',
+    name: 'store.append.sqlite',
+    unit: 'tx/s',
+    ...summarize(sqlite),
+    target: 50_000,
+    blockTxs: PER_BLOCK,
+    synchronous: 'FULL',
+  });
+  if (!PG_URL) {
+    emit({
+      bench: 'ledger',
+      name: 'store.append.postgres',
+      unit: 'tx/s',
+      median: 0,
+      min: 0,
+      max: 0,
+      runs: 0,
+      skipped: true,
+      reason: 'set QLEDGER_BENCH_PG=postgres://…',
+    });
+    return;
+  }
+  const postgres: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const schema = `bench_${randomBytes(5).toString('hex')}`;
+    const url = new URL(PG_URL);
+    url.searchParams.set('schema', schema);
+    try {
+      postgres.push(await appendRun(w, url.toString()));
+    } finally {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    }
+  }
+  emit({
+    bench: 'ledger',
+    name: 'store.append.postgres',
+    unit: 'tx/s',
+    ...summarize(postgres),
+    target: 10_000,
+    blockTxs: PER_BLOCK,
+  });
+}
+
+async function benchHeaders(w: Workload): Promise<void> {
+  const { parseGenesis } = await import('@qledger/core');
+  const config = parseGenesis(JSON.parse(w.genesisText));
+  const { genesisBlock } = await import('@qledger/core');
+  const chain = [genesisBlock(config, nativeHashes).block, ...w.blocks];
+  const rates: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const t0 = performance.now();
+    const rep = await verifyChain(config, chain, { ...env, mode: 'headers' });
+    const secs = (performance.now() - t0) / 1000;
+    if (!rep.valid) throw new Error(rep.error?.message);
+    rates.push(rep.transactions / secs);
+  }
+  emit({ bench: 'ledger', name: 'verify.headers', unit: 'tx/s', ...summarize(rates), target: 200_000 });
+}
+
+async function benchSignatures(w: Workload): Promise<void> {
+  const cores = availableParallelism();
+  const oqs = await createOqsBackend();
+  const one = oqs.signer('ml-dsa-44');
+  const pool = await SignaturePool.create(cores);
+  const sample = w.checks.slice(0, 2000);
+  const single: number[] = [];
+  const parallel: number[] = [];
+  const ratios: number[] = [];
+  try {
+    await pool.check(sample); // warm the workers
+    for (let r = 0; r < RUNS; r++) {
+      // alternate single-core baseline and the pool, so noise hits both alike
+      let t0 = performance.now();
+      for (const c of sample)
+        if (!one.verify(c.signature, c.message, c.publicKey)) throw new Error('bad signature');
+      const base = sample.length / ((performance.now() - t0) / 1000);
+      t0 = performance.now();
+      for (let i = 0; i < w.checks.length; i += PER_BLOCK) {
+        if ((await pool.check(w.checks.slice(i, i + PER_BLOCK))) >= 0) throw new Error('bad signature');
+      }
+      const par = w.checks.length / ((performance.now() - t0) / 1000);
+      single.push(base);
+      parallel.push(par);
+      ratios.push(par / (cores * base));
+    }
+  } finally {
+    await pool.close();
+    oqs.destroy();
+  }
+  emit({
+    bench: 'ledger',
+    name: 'verify.signatures.single_core',
+    unit: 'tx/s',
+    ...summarize(single),
+    alg: 'ml-dsa-44',
+    backend: 'liboqs',
+  });
+  emit({
+    bench: 'ledger',
+    name: 'verify.signatures',
+    unit: 'tx/s',
+    ...summarize(parallel),
+    cores,
+    ratio_vs_cores_x_single: summarize(ratios).median,
+    target_ratio: 0.8,
+  });
+}
+
+export async function benchLedger(): Promise<void> {
+  const w = await workload();
+  await benchAppend(w);
+  await benchHeaders(w);
+  await benchSignatures(w);
+}
