@@ -8,6 +8,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SigCheck, SignatureChecker } from '@qledger/core';
+import { packChecks } from './sig-pack.js';
 
 /**
  * From source (tests, `tsx`), a worker must register tsx's loader itself: Node 20 does not
@@ -64,7 +65,8 @@ export class SignaturePool {
     const w = this.workers[this.turn++ % this.workers.length]!;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, checks });
+      const packed = packChecks(checks);
+      w.postMessage({ id, packed }, [packed]);
     });
   }
 

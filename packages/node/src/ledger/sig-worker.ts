@@ -1,13 +1,14 @@
 /** Worker thread of SignaturePool: verifies batches with liboqs and answers the first bad index. */
 import { parentPort } from 'node:worker_threads';
-import type { SigCheck } from '@qledger/core';
 import { createOqsBackend } from '../crypto/backend-oqs.js';
+import { unpackChecks } from './sig-pack.js';
 
 const oqs = await createOqsBackend();
-parentPort!.on('message', (m: { id: number; checks: SigCheck[] }) => {
+parentPort!.on('message', (m: { id: number; packed: ArrayBuffer }) => {
   let bad = -1;
-  for (let i = 0; i < m.checks.length; i++) {
-    const c = m.checks[i]!;
+  const checks = unpackChecks(m.packed);
+  for (let i = 0; i < checks.length; i++) {
+    const c = checks[i]!;
     if (!oqs.signer(c.alg).verify(c.signature, c.message, c.publicKey)) {
       bad = i;
       break;
