@@ -37,9 +37,10 @@ export function unpackChecks(buf: ArrayBuffer): SigCheck[] {
     const msg = dv.getUint32(o + 5);
     const sig = dv.getUint32(o + 9);
     o += 13;
-    const publicKey = u8.subarray(o, (o += pk));
-    const message = u8.subarray(o, (o += msg));
-    const signature = u8.subarray(o, (o += sig));
+    const publicKey = u8.subarray(o, o + pk);
+    const message = u8.subarray(o + pk, o + pk + msg);
+    const signature = u8.subarray(o + pk + msg, o + pk + msg + sig);
+    o += pk + msg + sig;
     out.push({ alg, publicKey, message, signature, index });
   }
   return out;
