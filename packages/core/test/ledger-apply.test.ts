@@ -426,3 +426,15 @@ test('state survives a rebuild from its entries (what a store reload does)', () 
   const re2 = LedgerState.fromEntries(s.entries(), s, hashes, s.accumulator());
   assert.ok(equalBytes(re2.root(hashes), s.root(hashes)));
 });
+
+test('a metadata key named __proto__ is kept as data, signed and applied like any other', () => {
+  const g = genesis();
+  const dave = party('dave', 4);
+  const meta = JSON.parse('{"__proto__": "x", "org": "acme"}') as Record<string, string>;
+  const env = register(dave, meta);
+  const decoded = decodeTx(env.bytes, DEFAULT_PARAMS, hashes);
+  assert.deepEqual(Object.keys((decoded.tx.body as { meta: object }).meta).sort(), ['__proto__', 'org']);
+  const s = next(g.state, [decoded]).state;
+  const rec = s.get(STATE_KEYS.identity('dave')) as { meta: Record<string, string> };
+  assert.equal(Object.getOwnPropertyDescriptor(rec.meta, '__proto__')?.value, 'x');
+});

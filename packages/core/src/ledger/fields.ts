@@ -80,7 +80,13 @@ export class FieldReader {
     const out: Record<string, string> = {};
     for (const [k, val] of entries) {
       if (!keyPattern.test(k)) this.fail(`${field}.${k}`, `key must match ${keyPattern}`);
-      out[k] = this.str(`${field}.${k}`, val, maxValue, PRINTABLE);
+      // defineProperty: a key named "__proto__" stays data (and so fails nothing silently)
+      Object.defineProperty(out, k, {
+        value: this.str(`${field}.${k}`, val, maxValue, PRINTABLE),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

@@ -11,8 +11,11 @@ export interface SqlDriver {
   query<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   /** Runs statements separated by semicolons, without parameters (DDL). */
   exec(sql: string): Promise<void>;
-  /** Runs `fn` in one transaction: all of it commits, or none of it. */
-  transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction: all of it commits, or none of it. `readOnly`: a snapshot
+   * read that takes no write lock (every statement sees the same committed state).
+   */
+  transaction<T>(fn: (tx: SqlDriver) => Promise<T>, opts?: { readOnly?: boolean }): Promise<T>;
   /** Inserts rows (each an array in `columns` order) as fast as the database allows. */
   insertMany(
     table: string,

@@ -85,10 +85,13 @@ export class PostgresDriver extends PgSession {
     this.schema = schema;
   }
 
-  override async transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+  override async transaction<T>(
+    fn: (tx: SqlDriver) => Promise<T>,
+    opts: { readOnly?: boolean } = {},
+  ): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query(opts.readOnly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
       const out = await fn(new PgSession(client, true));
       await client.query('COMMIT');
       return out;

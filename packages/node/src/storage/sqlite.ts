@@ -65,10 +65,12 @@ export class SqliteDriver implements SqlDriver {
     this.db.exec(sql);
   }
 
-  async transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlDriver) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
     // One connection: transactions queue behind each other instead of nesting.
     const run = this.lock.then(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
+      // IMMEDIATE takes the write lock up front (no deadlock between two upgrading readers);
+      // a read-only snapshot begins DEFERRED and never blocks the writer (WAL).
+      this.db.exec(opts.readOnly ? 'BEGIN DEFERRED' : 'BEGIN IMMEDIATE');
       try {
         const out = await fn(this);
         this.db.exec('COMMIT');
