@@ -10,6 +10,7 @@ import { buildBlock, type LedgerState, type TxEnvelope } from '@qledger/core';
 import Database from 'better-sqlite3';
 import { data, genesisJson, opts, party, register, tx } from '../../core/test/helpers/ledger.js';
 import { initStore, openStore } from '../src/storage/index.js';
+import { pgSkip, postgresFactory } from './helpers/stores.js';
 
 const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const run = (...args: string[]) =>
@@ -179,4 +180,35 @@ test('chain init creates a chain that verifies', () => {
   assert.match(String(json(r).hash), /^[0-9a-f]{64}$/);
   assert.equal(json(run('chain', 'verify', '--data', d, '--json')).valid, true);
   assert.equal(run('chain', 'init', '--genesis', g, '--data', d).status, 1);
+});
+
+test('the same commands work on a PostgreSQL store (--store URL)', { skip: pgSkip }, async () => {
+  const { store, location, drop } = await postgresFactory.fresh();
+  await store.close();
+  try {
+    const g = join(dir, 'genesis-pg.json');
+    writeFileSync(g, genesisText);
+    const init = run('chain', 'init', '--genesis', g, '--store', location, '--json');
+    assert.equal(init.status, 0, init.stderr);
+    const file = join(dir, 'good-for-pg.qlc');
+    const src = await makeChain('for-pg');
+    assert.equal(run('chain', 'export', '--data', src, '--out', file).status, 0);
+    const v = json(run('chain', 'verify', '--store', location, '--json'));
+    assert.deepEqual([v.valid, v.height], [true, 0]);
+    // a second PostgreSQL store receives the import and verifies to the same head
+    const target = await postgresFactory.fresh();
+    await target.store.close();
+    try {
+      const i = run('chain', 'import', file, '--store', target.location, '--json');
+      assert.equal(i.status, 0, i.stderr);
+      const v2 = json(run('chain', 'verify', '--store', target.location, '--json'));
+      const v1 = json(run('chain', 'verify', '--data', src, '--json'));
+      assert.deepEqual([v2.valid, v2.height, v2.headHash], [true, 6, v1.headHash]);
+      assert.equal(run('chain', 'verify', '--store', target.location, '--data', src).status, 2);
+    } finally {
+      await target.drop();
+    }
+  } finally {
+    await drop();
+  }
 });
