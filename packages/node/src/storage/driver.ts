@@ -16,12 +16,17 @@ export interface SqlDriver {
    * read that takes no write lock (every statement sees the same committed state).
    */
   transaction<T>(fn: (tx: SqlDriver) => Promise<T>, opts?: { readOnly?: boolean }): Promise<T>;
-  /** Inserts rows (each an array in `columns` order) as fast as the database allows. */
+  /**
+   * Inserts rows (each an array in `columns` order) as fast as the database allows; with
+   * `upsertKey`, a row whose key exists replaces it. `pgTypes` (PostgreSQL column types)
+   * lets PostgreSQL take one array per column instead of a parameter per value.
+   */
   insertMany(
     table: string,
     columns: readonly string[],
     rows: readonly SqlValue[][],
     upsertKey?: string,
+    pgTypes?: readonly string[],
   ): Promise<void>;
   close(): Promise<void>;
 }

@@ -54,7 +54,16 @@ class PgSession implements SqlDriver {
     columns: readonly string[],
     rows: readonly SqlValue[][],
     upsertKey?: string,
+    pgTypes?: readonly string[],
   ): Promise<void> {
+    if (rows.length === 0) return;
+    if (pgTypes) {
+      // One array parameter per column: parsing and planning stay constant however many rows.
+      const arrays = columns.map((_, c) => rows.map((r) => param(r[c]!)));
+      const sel = `SELECT * FROM unnest(${pgTypes.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
+      await this.q.query(upsertSql(table, columns, sel, upsertKey), arrays);
+      return;
+    }
     const per = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
     for (let i = 0; i < rows.length; i += per) {
       const chunk = rows.slice(i, i + per);

@@ -174,13 +174,19 @@ export class SqlChainStore implements ChainStore {
       ['height', 'hash', 'time', 'proposer', 'tx_count', 'header', 'body', 'lens'],
       [[h.height, c.hash, h.time, h.proposer, c.block.txs.length, headerBytes, body, lens]],
     );
-    await tx.insertMany('txs', ['pos', 'id', 'height', 'idx', 'kind', 'sender', 'org', 'off', 'len'], rows);
+    await tx.insertMany(
+      'txs',
+      ['pos', 'id', 'height', 'idx', 'kind', 'sender', 'org', 'off', 'len'],
+      rows,
+      undefined,
+      ['int8', 'bytea', 'int8', 'int4', 'text', 'text', 'text', 'int4', 'int4'],
+    );
     const puts: SqlValue[][] = [];
     for (const ch of c.changes) {
       if (ch.value === null) await tx.query('DELETE FROM state WHERE key = $1', [ch.key]);
       else puts.push([ch.key, ch.value]);
     }
-    await tx.insertMany('state', ['key', 'value'], puts, 'key');
+    await tx.insertMany('state', ['key', 'value'], puts, 'key', ['text', 'bytea']);
     await project(tx, c.changes, c.state);
     await this.putMeta(tx, 'accumulator', c.state.accumulator());
     await this.putMeta(tx, 'tx_count', enc.encode(String(txCount)));

@@ -112,7 +112,10 @@ export function upsertSql(
   values: string,
   upsertKey?: string,
 ): string {
-  const base = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values.startsWith('(') ? values : `(${values})`}`;
+  const source = values.startsWith('SELECT ')
+    ? values
+    : `VALUES ${values.startsWith('(') ? values : `(${values})`}`;
+  const base = `INSERT INTO ${table} (${columns.join(', ')}) ${source}`;
   if (!upsertKey) return base;
   const set = columns.filter((c) => c !== upsertKey).map((c) => `${c} = excluded.${c}`);
   return `${base} ON CONFLICT (${upsertKey}) DO UPDATE SET ${set.join(', ')}`;
