@@ -1,14 +1,15 @@
 /** `qledger chain …` end to end: real processes on real stores. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { buildBlock, type LedgerState, type TxEnvelope } from '@qledger/core';
+import { buildBlock, hasCode, type LedgerState, type TxEnvelope } from '@qledger/core';
 import Database from 'better-sqlite3';
 import { data, genesisJson, opts, party, register, tx } from '../../core/test/helpers/ledger.js';
+import { importChain } from '../src/ledger/chain-ops.js';
 import { initStore, openStore } from '../src/storage/index.js';
 import { pgSkip, postgresFactory } from './helpers/stores.js';
 
@@ -210,5 +211,27 @@ test('the same commands work on a PostgreSQL store (--store URL)', { skip: pgSki
     }
   } finally {
     await drop();
+  }
+});
+
+test('import notices a file that changes between its verify and write passes', async () => {
+  const good = join(dir, 'swap-good.qlc');
+  const other = join(dir, 'swap-other.qlc');
+  assert.equal(run('chain', 'export', '--data', await makeChain('swap-a'), '--out', good).status, 0);
+  assert.equal(run('chain', 'export', '--data', await makeChain('swap-b', 3), '--out', other).status, 0);
+  const target = await openStore(join(dir, 'swap-target', 'chain.sqlite'));
+  try {
+    await assert.rejects(
+      importChain(good, target, {
+        workers: 1,
+        onVerify: (h) => {
+          if (h === 6) copyFileSync(other, good); // swapped after the last block was verified
+        },
+      }),
+      (e: unknown) => hasCode(e, 'IMPORT_INVALID') && /changed during import/.test((e as Error).message),
+    );
+    assert.ok(((await target.head())?.height ?? 0) < 6, 'the swapped chain was not written whole');
+  } finally {
+    await target.close();
   }
 });

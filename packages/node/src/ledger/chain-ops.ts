@@ -2,10 +2,12 @@
 import {
   applyBlock,
   type Block,
+  blockHash,
   type ChainVerifyOptions,
   decode,
   decodeBlock,
   encode,
+  equalBytes,
   type GenesisConfig,
   genesisBlock,
   nobleBackend,
@@ -128,8 +130,17 @@ export async function importChain(
   } catch (e) {
     throw new QledgerError('IMPORT_INVALID', `the export's genesis is invalid: ${(e as Error).message}`);
   }
+  // The file is read twice; remember each verified block's hash so that a file changed
+  // between the passes is caught at the first changed block, before it is written.
+  const hashes: Uint8Array[] = [];
+  function* recorded(): Generator<Block> {
+    for (const b of fileBlocks(file, config, run.onVerify)) {
+      hashes.push(blockHash(nativeHashes, b.header));
+      yield b;
+    }
+  }
   const report = await withPool('full', run.workers, (extra) =>
-    verifyChain(config, fileBlocks(file, config, run.onVerify), { ...NODE_ENV, mode: 'full', ...extra }),
+    verifyChain(config, recorded(), { ...NODE_ENV, mode: 'full', ...extra }),
   );
   if (!report.valid) return { report, imported: 0 };
   if (report.height !== height)
@@ -147,7 +158,12 @@ export async function importChain(
       continue;
     }
     const r = applyBlock(state, b, { ...NODE_ENV, signatures: 'defer' });
-    if (!r.ok) throw r.error; // verified above; a change under our feet is an error, not a skip
+    const want = hashes[b.header.height];
+    if (!r.ok || !want || !equalBytes(r.hash, want))
+      throw new QledgerError(
+        'IMPORT_INVALID',
+        `the file changed during import (block ${b.header.height} differs from the verified one)`,
+      );
     await store.append({ block: b, hash: r.hash, changes: r.changes, state: r.state });
     state = r.state;
     run.onWrite?.(b.header.height);
