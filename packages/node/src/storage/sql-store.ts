@@ -43,9 +43,15 @@ const TX_POS = 2 ** 20;
 
 type BlockRow = { height: number; hash: unknown; header: unknown; body: unknown; lens: unknown };
 
-function isUniqueViolation(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+/** A unique violation on `blocks`: another writer committed this height (or hash) first. */
+function isBlockRace(e: unknown): boolean {
+  const x = e as { code?: unknown; table?: unknown; message?: unknown };
+  if (x.code === '23505') return x.table === 'blocks';
+  return (
+    (x.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || x.code === 'SQLITE_CONSTRAINT_UNIQUE') &&
+    typeof x.message === 'string' &&
+    /\bblocks\./.test(x.message)
+  );
 }
 
 export class SqlChainStore implements ChainStore {
@@ -130,7 +136,7 @@ export class SqlChainStore implements ChainStore {
         await this.write(tx, commit, (count ? Number(dec.decode(count)) : 0) + commit.block.txs.length);
       });
     } catch (e) {
-      if (isUniqueViolation(e))
+      if (isBlockRace(e))
         throw new QledgerError(
           STORE_ERRORS.CONFLICT,
           `block ${h.height} was appended by another writer`,
