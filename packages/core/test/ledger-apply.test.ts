@@ -438,3 +438,28 @@ test('a metadata key named __proto__ is kept as data, signed and applied like an
   const rec = s.get(STATE_KEYS.identity('dave')) as { meta: Record<string, string> };
   assert.equal(Object.getOwnPropertyDescriptor(rec.meta, '__proto__')?.value, 'x');
 });
+
+test('a Falcon-512 sender (variable-length signatures) registers and sends like any other', () => {
+  const g = genesis();
+  const signer = crypto.signer('falcon-512');
+  const kp = signer.keygen(new Uint8Array(signer.seedLength).fill(6));
+  const f = { name: 'falco', sig: kp, kem: party('falco', 6).kem };
+  const reg = tx(
+    f,
+    'identity.register',
+    0,
+    { sigKey: kp.publicKey, kemAlg: 'ml-kem-768', kemKey: f.kem.publicKey, meta: {} },
+    { alg: 'falcon-512' },
+  );
+  const d1 = tx(f, 'data', 1, { payload: new Uint8Array([1]) }, { alg: 'falcon-512' });
+  assert.ok(d1.tx.sig.length < 752, 'compressed Falcon signatures are shorter than the maximum');
+  const s = next(g.state, [
+    decodeTx(reg.bytes, DEFAULT_PARAMS, hashes),
+    decodeTx(d1.bytes, DEFAULT_PARAMS, hashes),
+  ]).state;
+  assert.equal(s.get(STATE_KEYS.seq('falco')), 2);
+  mustFail(
+    () => next(s, [tx(f, 'data', 2, { payload: new Uint8Array(0) }, {}, alice.sig.secretKey)]),
+    'TX_ALG_MISMATCH',
+  );
+});
