@@ -1,15 +1,17 @@
 /**
- * The `qledger` command: `selftest` and `chain …` so far; `devnet`, `node`, `kme`… arrive
+ * The `qledger` command: `selftest`, `chain …` and `pki init` so far; `devnet`, `node`, `kme`… arrive
  * with their issues. Failures print one line on stderr; exit 2 for usage errors, 1 otherwise.
  */
 import { QledgerError } from '@qledger/core';
 import { CHAIN_USAGE, chainCommand } from './chain.js';
 import { CliError } from './errors.js';
+import { PKI_USAGE, pkiCommand } from './pki.js';
 import { selftest } from './selftest.js';
 
 const USAGE = `usage: qledger <command> [options]
   selftest [--json]          check every algorithm and the Toeplitz MAC on this machine
-  chain …                    create, verify, inspect, export and import a chain (qledger chain --help)`;
+  chain …                    create, verify, inspect, export and import a chain (qledger chain --help)
+  pki init --out DIR         development CA and certificates for KMEs, SAEs and validators`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -18,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
     return cmd === undefined ? 2 : 0;
   }
   if (cmd === 'chain') return chainCommand(rest);
+  if (cmd === 'pki') return pkiCommand(rest);
   if (cmd === 'selftest') {
     if (rest.includes('--help') || rest.includes('-h')) {
       console.log('usage: qledger selftest [--json]');
@@ -35,7 +38,10 @@ try {
 } catch (e) {
   if (e instanceof CliError) {
     console.error(`qledger: ${e.message}`);
-    if (e.exitCode === 2) console.error(process.argv[2] === 'chain' ? CHAIN_USAGE : USAGE);
+    if (e.exitCode === 2)
+      console.error(
+        process.argv[2] === 'chain' ? CHAIN_USAGE : process.argv[2] === 'pki' ? PKI_USAGE : USAGE,
+      );
     process.exitCode = e.exitCode;
   } else if (e instanceof QledgerError) {
     console.error(`qledger: ${e.code}: ${e.message}`);
