@@ -176,14 +176,7 @@ export function applyBlock(state: LedgerState, block: Block, opts: ApplyOptions)
     const { chain, params } = chainParams(state);
     if (h.chain !== chain)
       throw ledgerError(E.BLOCK_WRONG_CHAIN, `block is for chain ${h.chain}, not ${chain}`);
-    if (h.height !== state.height + 1)
-      throw ledgerError(E.BLOCK_HEIGHT, `block height ${h.height}, expected ${state.height + 1}`, {
-        height: h.height,
-      });
-    if (!equalBytes(h.prev, state.lastHash))
-      throw ledgerError(E.BLOCK_PREV_HASH, `block ${h.height} does not link to ${toHex(state.lastHash)}`, {
-        height: h.height,
-      });
+    checkLinks(opts.hashes, block, { height: state.height, hash: state.lastHash });
     if (h.time < state.lastTime)
       throw ledgerError(
         E.BLOCK_TIME,
@@ -195,20 +188,6 @@ export function applyBlock(state: LedgerState, block: Block, opts: ApplyOptions)
         height: h.height,
       });
     checkSize(block, params);
-    if (
-      !equalBytes(
-        merkleRoot(
-          opts.hashes,
-          block.txs.map((t) => t.bytes),
-        ),
-        h.txRoot,
-      )
-    )
-      throw ledgerError(
-        E.BLOCK_TX_ROOT,
-        `block ${h.height} transaction root does not match its transactions`,
-        { height: h.height },
-      );
     const deferred: SigCheck[] | undefined = opts.signatures === 'defer' ? [] : undefined;
     const { draft, changes, acc } = applyBody(
       state,
@@ -234,8 +213,25 @@ export function applyBlock(state: LedgerState, block: Block, opts: ApplyOptions)
   }
 }
 
-function checkSize(block: Block, params: LedgerParams) {
+/**
+ * What a block needs no state for: it follows its parent (height and hash link), its header
+ * counts its transactions, and its Merkle root commits to them. applyBlock runs these first;
+ * verifyChain's `headers` mode runs only these.
+ */
+export function checkLinks(
+  hashes: HashSuite,
+  block: Block,
+  parent: { readonly height: number; readonly hash: Uint8Array },
+): void {
   const h = block.header;
+  if (h.height !== parent.height + 1)
+    throw ledgerError(E.BLOCK_HEIGHT, `block height ${h.height}, expected ${parent.height + 1}`, {
+      height: h.height,
+    });
+  if (!equalBytes(h.prev, parent.hash))
+    throw ledgerError(E.BLOCK_PREV_HASH, `block ${h.height} does not link to ${toHex(parent.hash)}`, {
+      height: h.height,
+    });
   if (h.txCount !== block.txs.length)
     throw ledgerError(
       E.BLOCK_MALFORMED,
@@ -244,6 +240,22 @@ function checkSize(block: Block, params: LedgerParams) {
         field: 'header.txCount',
       },
     );
+  if (
+    !equalBytes(
+      merkleRoot(
+        hashes,
+        block.txs.map((t) => t.bytes),
+      ),
+      h.txRoot,
+    )
+  )
+    throw ledgerError(E.BLOCK_TX_ROOT, `block ${h.height} transaction root does not match its transactions`, {
+      height: h.height,
+    });
+}
+
+/** The genesis limits on transactions and bytes per block. */
+function checkSize(block: Block, params: LedgerParams) {
   if (block.txs.length > params.maxBlockTxs)
     throw ledgerError(
       E.BLOCK_TOO_LARGE,

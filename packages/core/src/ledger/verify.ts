@@ -6,10 +6,9 @@
 import { equalBytes, toHex } from '../bytes.js';
 import type { CryptoBackend, HashSuite } from '../crypto/types.js';
 import { QledgerError } from '../errors.js';
-import { applyBlock, blockHash } from './block.js';
-import { LEDGER_ERRORS as E, ledgerError } from './errors.js';
+import { applyBlock, blockHash, checkLinks } from './block.js';
+import { LEDGER_ERRORS as E } from './errors.js';
 import { type GenesisConfig, genesisBlock } from './genesis.js';
-import { merkleRoot } from './merkle.js';
 import type { SigCheck } from './rules.js';
 import type { LedgerState } from './state.js';
 import type { Block } from './types.js';
@@ -115,25 +114,7 @@ export async function verifyChain(
     let fail: VerifyFailure | undefined;
     if (mode === 'headers') {
       try {
-        if (h.height !== height + 1)
-          throw ledgerError(E.BLOCK_HEIGHT, `block height ${h.height}, expected ${height + 1}`);
-        if (!equalBytes(h.prev, prevHash))
-          throw ledgerError(E.BLOCK_PREV_HASH, `block ${h.height} does not link to its parent`);
-        if (h.txCount !== block.txs.length)
-          throw ledgerError(E.BLOCK_MALFORMED, `block ${h.height} txCount does not match`);
-        if (
-          !equalBytes(
-            merkleRoot(
-              opts.hashes,
-              block.txs.map((t) => t.bytes),
-            ),
-            h.txRoot,
-          )
-        )
-          throw ledgerError(
-            E.BLOCK_TX_ROOT,
-            `block ${h.height} transaction root does not match its transactions`,
-          );
+        checkLinks(opts.hashes, block, { height, hash: prevHash });
         prevHash = blockHash(opts.hashes, h);
       } catch (e) {
         fail = failure(e, h.height);
