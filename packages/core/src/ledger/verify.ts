@@ -28,7 +28,8 @@ export interface ChainVerifyOptions {
   readonly checker?: SignatureChecker;
   /** How many blocks' signature batches may be in flight at once (default 8). */
   readonly window?: number;
-  readonly onProgress?: (height: number) => void;
+  /** Called after each block passes (its signatures may still be in flight), with its hash. */
+  readonly onProgress?: (height: number, hash: Uint8Array) => void;
 }
 
 export interface VerifyFailure {
@@ -108,7 +109,7 @@ export async function verifyChain(
         });
       height = 0;
       count = 1;
-      opts.onProgress?.(0);
+      opts.onProgress?.(0, g.hash);
       continue;
     }
     let fail: VerifyFailure | undefined;
@@ -140,7 +141,7 @@ export async function verifyChain(
     height = h.height;
     count++;
     txs += block.txs.length;
-    opts.onProgress?.(height);
+    opts.onProgress?.(height, prevHash);
   }
   if (count === 0)
     return report({ height: 0, code: E.GENESIS_MISMATCH, message: 'the chain has no genesis block' });

@@ -2,7 +2,6 @@
 import {
   applyBlock,
   type Block,
-  blockHash,
   type ChainVerifyOptions,
   decode,
   decodeBlock,
@@ -133,14 +132,15 @@ export async function importChain(
   // The file is read twice; remember each verified block's hash so that a file changed
   // between the passes is caught at the first changed block, before it is written.
   const hashes: Uint8Array[] = [];
-  function* recorded(): Generator<Block> {
-    for (const b of fileBlocks(file, config, run.onVerify)) {
-      hashes.push(blockHash(nativeHashes, b.header));
-      yield b;
-    }
-  }
   const report = await withPool('full', run.workers, (extra) =>
-    verifyChain(config, recorded(), { ...NODE_ENV, mode: 'full', ...extra }),
+    verifyChain(config, fileBlocks(file, config, run.onVerify), {
+      ...NODE_ENV,
+      mode: 'full',
+      ...extra,
+      onProgress: (h, hash) => {
+        hashes[h] = hash;
+      },
+    }),
   );
   if (!report.valid) return { report, imported: 0 };
   if (report.height !== height)
