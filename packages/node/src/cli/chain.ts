@@ -1,12 +1,12 @@
 /** `qledger chain init|verify|stats|export|import`. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { QledgerError, toHex } from '@qledger/core';
 import { exportChain, importChain, NODE_ENV, verifyStore } from '../ledger/chain-ops.js';
 import { ExportReader } from '../ledger/export.js';
 import { initStore, openStore } from '../storage/open.js';
 import type { ChainStore } from '../storage/types.js';
+import { parseCommand } from './args.js';
 import { CliError } from './errors.js';
 import { Progress } from './progress.js';
 
@@ -71,12 +71,7 @@ function out(v: Values, json: unknown, text: string): void {
 }
 
 export async function chainCommand(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new CliError((e as Error).message.split('\n')[0]!, 2);
-  }
+  const parsed = parseCommand(argv, OPTIONS);
   const v = parsed.values as Values;
   const [sub, ...pos] = parsed.positionals;
   if (v.help || sub === undefined) {

@@ -8,9 +8,9 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { NAME_RE } from '@qledger/core';
 import { createCertificateAuthority, issueCertificate } from '../pki/certs.js';
+import { parseCommand } from './args.js';
 import { CliError } from './errors.js';
 
 export const PKI_USAGE = `usage: qledger pki init --out DIR [options]
@@ -57,12 +57,7 @@ interface Written {
 }
 
 export async function pkiCommand(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new CliError((e as Error).message.split('\n')[0]!, 2);
-  }
+  const parsed = parseCommand(argv, OPTIONS);
   const v = parsed.values;
   const [sub, ...rest] = parsed.positionals;
   if (v.help || sub === undefined) {
