@@ -36,3 +36,19 @@ export function bytesOf(v: unknown): Uint8Array {
   if (v instanceof Uint8Array) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   throw new TypeError(`expected a byte column, got ${typeof v}`);
 }
+
+/**
+ * `INSERT INTO table (columns) source`, where source is `VALUES …` or a `SELECT`; with
+ * `upsertKey`, `ON CONFLICT (key) DO UPDATE` (SQLite ≥ 3.24 and PostgreSQL alike).
+ */
+export function upsertSql(
+  table: string,
+  columns: readonly string[],
+  source: string,
+  upsertKey?: string,
+): string {
+  const base = `INSERT INTO ${table} (${columns.join(', ')}) ${source}`;
+  if (!upsertKey) return base;
+  const set = columns.filter((c) => c !== upsertKey).map((c) => `${c} = excluded.${c}`);
+  return `${base} ON CONFLICT (${upsertKey}) DO UPDATE SET ${set.join(', ')}`;
+}

@@ -3,8 +3,7 @@
  * BIGINT columns come back as numbers (heights and times stay far below 2⁵³).
  */
 import pg from 'pg';
-import type { Row, SqlDriver, SqlValue } from './driver.js';
-import { upsertSql } from './sqlite.js';
+import { type Row, type SqlDriver, type SqlValue, upsertSql } from './driver.js';
 
 export interface PostgresOptions {
   readonly url: string;
@@ -69,7 +68,7 @@ class PgSession implements SqlDriver {
       const chunk = rows.slice(i, i + per);
       const params: SqlValue[] = [];
       const tuples = chunk.map((r) => `(${r.map((v) => `$${params.push(v)}`).join(', ')})`);
-      await this.query(upsertSql(table, columns, tuples.join(', '), upsertKey), params);
+      await this.query(upsertSql(table, columns, `VALUES ${tuples.join(', ')}`, upsertKey), params);
     }
   }
 

@@ -7,6 +7,7 @@
  */
 import { QledgerError } from '@qledger/core';
 import type { SqlDriver } from './driver.js';
+import { ORG_TABLES } from './schema.js';
 
 const ROLE_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -29,7 +30,7 @@ export async function grantOrgReader(
     ]);
     await tx.exec(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
     await tx.exec(
-      `GRANT SELECT ON ${schema}.identities, ${schema}.trust, ${schema}.datasets, ${schema}.txs, ${schema}.org_txs, ${schema}.org_access TO ${role}`,
+      `GRANT SELECT ON ${[...ORG_TABLES, 'org_txs', 'org_access'].map((t) => `${schema}.${t}`).join(', ')} TO ${role}`,
     );
     await tx.exec(`GRANT SELECT (height, hash, time, proposer, tx_count) ON ${schema}.blocks TO ${role}`);
   });

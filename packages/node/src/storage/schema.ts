@@ -64,6 +64,13 @@ CREATE TABLE datasets (
 CREATE INDEX datasets_owner ON datasets (owner);
 `;
 
+/** The rows a role may read: those of the organisations it was granted. */
+const ORG_VISIBLE = 'org IN (SELECT org FROM org_access WHERE role_name = current_user)';
+/** Tables whose rows carry the organisation they belong to. */
+export const ORG_TABLES = ['identities', 'trust', 'datasets', 'txs'] as const;
+const orgPolicy = (t: string) =>
+  `ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY;\nCREATE POLICY ${t}_org ON ${t} FOR SELECT USING (${ORG_VISIBLE});`;
+
 const rls = `
 -- Block bodies are large and incompressible (signatures): store them uncompressed out of
 -- line, so substring() reads only the chunks a transaction lookup needs.
@@ -71,24 +78,13 @@ ALTER TABLE blocks ALTER COLUMN body SET STORAGE EXTERNAL;
 CREATE TABLE org_access (role_name TEXT NOT NULL, org TEXT NOT NULL, PRIMARY KEY (role_name, org));
 ALTER TABLE org_access ENABLE ROW LEVEL SECURITY;
 CREATE POLICY org_access_self ON org_access FOR SELECT USING (role_name = current_user);
-ALTER TABLE identities ENABLE ROW LEVEL SECURITY;
-CREATE POLICY identities_org ON identities FOR SELECT
-  USING (org IN (SELECT org FROM org_access WHERE role_name = current_user));
-ALTER TABLE trust ENABLE ROW LEVEL SECURITY;
-CREATE POLICY trust_org ON trust FOR SELECT
-  USING (org IN (SELECT org FROM org_access WHERE role_name = current_user));
-ALTER TABLE datasets ENABLE ROW LEVEL SECURITY;
-CREATE POLICY datasets_org ON datasets FOR SELECT
-  USING (org IN (SELECT org FROM org_access WHERE role_name = current_user));
-ALTER TABLE txs ENABLE ROW LEVEL SECURITY;
-CREATE POLICY txs_org ON txs FOR SELECT
-  USING (org IN (SELECT org FROM org_access WHERE role_name = current_user));
+${ORG_TABLES.map(orgPolicy).join('\n')}
 -- A reader's way to its organisation's transaction bytes: the view reads block bodies with
 -- its owner's rights, and its security barrier applies the organisation filter first.
 CREATE VIEW org_txs WITH (security_barrier) AS
   SELECT t.id, t.height, t.idx, t.kind, t.sender, t.org, substring(b.body FROM t.off + 1 FOR t.len) AS bytes
   FROM txs t JOIN blocks b ON b.height = t.height
-  WHERE t.org IN (SELECT org FROM org_access WHERE role_name = current_user);
+  WHERE ${ORG_VISIBLE};
 `;
 
 export const MIGRATIONS: readonly Migration[] = [

@@ -3,7 +3,7 @@
  * committed block survives power loss as well as a killed process.
  */
 import Database from 'better-sqlite3';
-import type { Row, SqlDriver, SqlValue } from './driver.js';
+import { type Row, type SqlDriver, type SqlValue, upsertSql } from './driver.js';
 
 export interface SqliteOptions {
   /** `FULL` (default) fsyncs every commit; `NORMAL` survives a process crash but may lose the last blocks on power loss. */
@@ -95,7 +95,7 @@ export class SqliteDriver implements SqlDriver {
   ): Promise<void> {
     if (rows.length === 0) return;
     const ph = columns.map((_, i) => `$${i + 1}`).join(', ');
-    const sql = upsertSql(table, columns, ph, upsertKey);
+    const sql = upsertSql(table, columns, `VALUES (${ph})`, upsertKey);
     const s = this.stmt(sql);
     for (const r of rows) s.run(named(r));
   }
@@ -103,20 +103,4 @@ export class SqliteDriver implements SqlDriver {
   async close(): Promise<void> {
     this.db.close();
   }
-}
-
-/** `INSERT … VALUES …` with `ON CONFLICT (key) DO UPDATE` when upserting (SQLite ≥ 3.24 and PostgreSQL alike). */
-export function upsertSql(
-  table: string,
-  columns: readonly string[],
-  values: string,
-  upsertKey?: string,
-): string {
-  const source = values.startsWith('SELECT ')
-    ? values
-    : `VALUES ${values.startsWith('(') ? values : `(${values})`}`;
-  const base = `INSERT INTO ${table} (${columns.join(', ')}) ${source}`;
-  if (!upsertKey) return base;
-  const set = columns.filter((c) => c !== upsertKey).map((c) => `${c} = excluded.${c}`);
-  return `${base} ON CONFLICT (${upsertKey}) DO UPDATE SET ${set.join(', ')}`;
 }
