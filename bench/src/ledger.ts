@@ -13,8 +13,10 @@ import {
   applyBlock,
   type Block,
   buildBlock,
+  genesisBlock,
   type LedgerState,
   nobleBackend,
+  parseGenesisText,
   type SigCheck,
   signTx,
   type TxEnvelope,
@@ -205,9 +207,7 @@ async function benchAppend(w: Workload): Promise<void> {
 }
 
 async function benchHeaders(w: Workload): Promise<void> {
-  const { parseGenesis } = await import('@qledger/core');
-  const config = parseGenesis(JSON.parse(w.genesisText));
-  const { genesisBlock } = await import('@qledger/core');
+  const config = parseGenesisText(w.genesisText);
   const chain = [genesisBlock(config, nativeHashes).block, ...w.blocks];
   const rates: number[] = [];
   const bound: number[] = [];

@@ -8,8 +8,10 @@ import {
   type Block,
   buildBlock,
   equalBytes,
+  genesisBlock,
   hasCode,
   type LedgerState,
+  parseGenesisText,
   STATE_KEYS,
   toHex,
 } from '@qledger/core';
@@ -47,7 +49,7 @@ for (const f of FACTORIES) {
         assert.equal(await store.head(), null);
         assert.equal(await store.genesisText(), null);
         assert.equal(await store.loadState(), null);
-        const g = buildBlock(await initless(), [], { time: 1, proposer: 'v1' }, opts);
+        const g = buildBlock(initless(), [], { time: 1, proposer: 'v1' }, opts);
         await rejects(
           store.append({ block: g.block, hash: g.hash, changes: g.changes, state: g.state }),
           'STORE_NOT_INITIALISED',
@@ -254,9 +256,8 @@ for (const f of FACTORIES) {
 }
 
 /** A genesis state that no store holds, to build a block for an uninitialised store. */
-async function initless(): Promise<LedgerState> {
-  const { genesisBlock, parseGenesis } = await import('@qledger/core');
-  return genesisBlock(parseGenesis(JSON.parse(genesisText)), hashes).state;
+function initless(): LedgerState {
+  return genesisBlock(parseGenesisText(genesisText), hashes).state;
 }
 
 test('the state key helpers the store projects from are stable', () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { equalBytes, nobleBackend, parseGenesis, toHex, verifyChain } from '@qledger/core';
+import { equalBytes, LedgerState, nobleBackend, parseGenesisText, toHex, verifyChain } from '@qledger/core';
 import Database from 'better-sqlite3';
 import { genesisJson, party } from '../../core/test/helpers/ledger.js';
 import { nativeHashes } from '../src/crypto/index.js';
@@ -33,7 +33,7 @@ const ids = ['alice', 'bob', 'carol'].map((n, i) => {
   };
 });
 const genesisText = JSON.stringify(genesisJson({ identities: ids }));
-const config = parseGenesis(JSON.parse(genesisText));
+const config = parseGenesisText(genesisText);
 
 /** Runs the writer until it has appended `warm` more blocks plus a random extra delay, then SIGKILLs it. */
 function runAndKill(location: string, genesisFile: string, delayMs: number): Promise<number> {
@@ -106,11 +106,7 @@ for (const f of FACTORIES) {
               'saved accumulator = replay',
             );
             assert.deepEqual(saved.entries(), replay.state!.entries(), 'saved entries = replay');
-            const recomputed = (await import('@qledger/core')).LedgerState.fromEntries(
-              saved.entries(),
-              saved,
-              nativeHashes,
-            );
+            const recomputed = LedgerState.fromEntries(saved.entries(), saved, nativeHashes);
             assert.ok(
               equalBytes(recomputed.root(nativeHashes), saved.root(nativeHashes)),
               'accumulator = entries',

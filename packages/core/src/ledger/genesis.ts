@@ -41,9 +41,19 @@ function hexKey(field: string, v: unknown): Uint8Array {
 
 function key(field: string, kind: 'sig' | 'kem' | 'ecc', alg: string, v: unknown): Uint8Array {
   const k = hexKey(field, v);
-  if (!publicKeyOk(kind as 'sig', alg as never, k))
-    R.fail(field, `not a valid ${alg} public key (${k.length} bytes)`);
+  if (!publicKeyOk(kind, alg, k)) R.fail(field, `not a valid ${alg} public key (${k.length} bytes)`);
   return k;
+}
+
+/** Parses a genesis config file's text: JSON, then parseGenesis. */
+export function parseGenesisText(text: string): GenesisConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    R.fail('genesis', `not JSON (${(e as Error).message})`);
+  }
+  return parseGenesis(json);
 }
 
 /** Parses a genesis config (e.g. JSON.parse of the file). */

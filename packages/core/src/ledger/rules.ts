@@ -73,7 +73,7 @@ function checkSig(
 }
 
 function checkKey(kind: 'sig' | 'kem' | 'ecc', alg: string, key: Uint8Array, field: string) {
-  if (!publicKeyOk(kind as 'sig', alg as SigAlg, key))
+  if (!publicKeyOk(kind, alg, key))
     throw ledgerError(E.IDENTITY_BAD_KEY, `${field}: not a valid ${alg} public key (${key.length} bytes)`, {
       field,
     });

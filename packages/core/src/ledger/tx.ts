@@ -40,10 +40,10 @@ export function txToCbor(tx: UnsignedTx | Tx): CborValue {
   return tx as unknown as CborValue;
 }
 
-/** Checks a public key's length (and, where the algorithm allows, its structure). */
-export function publicKeyOk(kind: 'sig', alg: SigAlg, key: Uint8Array): boolean;
-export function publicKeyOk(kind: 'kem', alg: KemAlg, key: Uint8Array): boolean;
-export function publicKeyOk(kind: 'ecc', alg: string, key: Uint8Array): boolean;
+/**
+ * Checks a public key's length (and, where the algorithm allows, its structure): `alg` is a
+ * SigAlg for 'sig', a KemAlg for 'kem', an EccCurve for 'ecc'.
+ */
 export function publicKeyOk(kind: 'sig' | 'kem' | 'ecc', alg: string, key: Uint8Array): boolean {
   if (kind === 'sig') return key.length === SIG_PARAMS[alg as SigAlg].publicKey;
   if (kind === 'kem') {

@@ -10,7 +10,7 @@ import {
   type GenesisConfig,
   genesisBlock,
   nobleBackend,
-  parseGenesis,
+  parseGenesisText,
   QledgerError,
   type VerifyReport,
   verifyChain,
@@ -125,7 +125,7 @@ export async function importChain(
   header.close();
   let config: GenesisConfig;
   try {
-    config = parseGenesis(JSON.parse(text));
+    config = parseGenesisText(text);
   } catch (e) {
     throw new QledgerError('IMPORT_INVALID', `the export's genesis is invalid: ${(e as Error).message}`);
   }

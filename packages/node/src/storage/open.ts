@@ -15,7 +15,7 @@ import {
   type HashSuite,
   type LedgerParams,
   LedgerState,
-  parseGenesis,
+  parseGenesisText,
   QledgerError,
 } from '@qledger/core';
 import { PostgresDriver } from './postgres.js';
@@ -65,20 +65,12 @@ export async function storedGenesis(store: ChainStore): Promise<{ text: string; 
   const text = await store.genesisText();
   if (text === null)
     throw new QledgerError(STORE_ERRORS.NOT_INITIALISED, 'the store holds no chain (no genesis)');
-  return { text, config: parseGenesis(JSON.parse(text)) };
+  return { text, config: parseGenesisText(text) };
 }
 
 /** Writes genesis into an empty store from a config text; returns the genesis state. */
 export async function initStore(store: ChainStore, genesisText: string, env: Env): Promise<LedgerState> {
-  let json: unknown;
-  try {
-    json = JSON.parse(genesisText);
-  } catch (e) {
-    throw new QledgerError('GENESIS_INVALID', `genesis: not JSON (${(e as Error).message})`, {
-      field: 'genesis',
-    });
-  }
-  const g = genesisBlock(parseGenesis(json), env.hashes);
+  const g = genesisBlock(parseGenesisText(genesisText), env.hashes);
   await store.initGenesis(genesisText, { block: g.block, hash: g.hash, changes: g.changes, state: g.state });
   return g.state;
 }
