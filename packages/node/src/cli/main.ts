@@ -1,17 +1,20 @@
 /**
- * The `qledger` command: `selftest`, `chain …` and `pki init` so far; `devnet`, `node`, `kme`… arrive
- * with their issues. Failures print one line on stderr; exit 2 for usage errors, 1 otherwise.
+ * The `qledger` command: `selftest`, `chain …`, `pki init`, `qkd-net` and `kme`; `devnet` and
+ * `node` arrive with their issues. Failures print one line on stderr; exit 2 for usage errors, 1 otherwise.
  */
 import { QledgerError } from '@qledger/core';
 import { CHAIN_USAGE, chainCommand } from './chain.js';
 import { CliError } from './errors.js';
 import { PKI_USAGE, pkiCommand } from './pki.js';
+import { QKD_NET_USAGE, qkdCommand } from './qkd.js';
 import { selftest } from './selftest.js';
 
 const USAGE = `usage: qledger <command> [options]
   selftest [--json]          check every algorithm and the Toeplitz MAC on this machine
   chain …                    create, verify, inspect, export and import a chain (qledger chain --help)
-  pki init --out DIR         development CA and certificates for KMEs, SAEs and validators`;
+  pki init --out DIR         development CA and certificates for KMEs, SAEs and validators
+  qkd-net --config FILE      the simulated QKD network (ETSI 014 KMEs, links, relay) in one process
+  kme --config FILE --site ID  one KME of that network (KMEs in other processes stay in sync)`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -21,6 +24,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'chain') return chainCommand(rest);
   if (cmd === 'pki') return pkiCommand(rest);
+  if (cmd === 'qkd-net' || cmd === 'kme') return qkdCommand(cmd, rest);
   if (cmd === 'selftest') {
     if (rest.includes('--help') || rest.includes('-h')) {
       console.log('usage: qledger selftest [--json]');
@@ -40,7 +44,12 @@ try {
     console.error(`qledger: ${e.message}`);
     if (e.exitCode === 2)
       console.error(
-        process.argv[2] === 'chain' ? CHAIN_USAGE : process.argv[2] === 'pki' ? PKI_USAGE : USAGE,
+        (
+          { chain: CHAIN_USAGE, pki: PKI_USAGE, 'qkd-net': QKD_NET_USAGE, kme: QKD_NET_USAGE } as Record<
+            string,
+            string
+          >
+        )[process.argv[2] ?? ''] ?? USAGE,
       );
     process.exitCode = e.exitCode;
   } else if (e instanceof QledgerError) {

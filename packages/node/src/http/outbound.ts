@@ -1,6 +1,5 @@
 /**
- * The one wrapper every outbound HTTPS call goes through (QRNG services now, ETSI 014 KMEs
- * next). It always verifies the server's certificate (there is no switch to turn that off),
+ * The one wrapper every outbound HTTPS call goes through (QRNG services, ETSI 014 KMEs). It always verifies the server's certificate (there is no switch to turn that off),
  * enforces a whole-request deadline and a response-size cap, parses JSON, and classifies
  * every failure into a stable code:
  *
@@ -11,7 +10,8 @@
  * Error messages carry the caller's `label` (a redacted description of the endpoint), never
  * the URL, because some services put API keys in the path.
  */
-import { request } from 'node:https';
+import { type Agent, request } from 'node:https';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { QledgerError } from '@qledger/core';
 
 export interface OutboundOptions {
@@ -65,8 +65,27 @@ function classify(e: NodeJS.ErrnoException, label: string): QledgerError {
   );
 }
 
-/** GET `url` and parse its JSON body. Only https: URLs are accepted. */
-export function getJson(url: URL, opts: OutboundOptions): Promise<JsonResponse> {
+export interface RawResponse {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: Buffer;
+}
+
+export interface RequestOptions extends OutboundOptions {
+  readonly method?: 'GET' | 'POST';
+  /** JSON-encoded request body (POST). */
+  readonly json?: unknown;
+  /** A keep-alive agent; a fresh connection per request when absent. */
+  readonly agent?: Agent;
+  /** Check the server certificate against this name instead of the URL's host. */
+  readonly serverName?: string;
+}
+
+/**
+ * One HTTPS request. Resolves with whatever status the server answered (the caller
+ * classifies it); rejects only for transport failures, the deadline and the size cap.
+ */
+export function httpsRequest(url: URL, opts: RequestOptions): Promise<RawResponse> {
   if (url.protocol !== 'https:') {
     return Promise.reject(
       new QledgerError('HTTP_INSECURE', `${opts.label}: only https:// endpoints are allowed`, {
@@ -74,9 +93,10 @@ export function getJson(url: URL, opts: OutboundOptions): Promise<JsonResponse> 
       }),
     );
   }
+  const payload = opts.json === undefined ? undefined : Buffer.from(JSON.stringify(opts.json));
   return new Promise((resolve, reject) => {
     let settled = false;
-    const done = (err: QledgerError | null, value?: JsonResponse) => {
+    const done = (err: QledgerError | null, value?: RawResponse) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -85,14 +105,25 @@ export function getJson(url: URL, opts: OutboundOptions): Promise<JsonResponse> 
         reject(err);
       } else resolve(value!);
     };
+    const serverName = opts.serverName;
     const req = request(url, {
-      method: 'GET',
-      headers: { accept: 'application/json', ...opts.headers },
+      method: opts.method ?? 'GET',
+      headers: {
+        accept: 'application/json',
+        ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+        ...opts.headers,
+      },
       ...(opts.ca !== undefined ? { ca: opts.ca as string | string[] } : {}),
       ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
       ...(opts.key !== undefined ? { key: opts.key } : {}),
+      ...(serverName !== undefined
+        ? {
+            checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+              checkServerIdentity(serverName, cert),
+          }
+        : {}),
       rejectUnauthorized: true,
-      agent: false,
+      agent: opts.agent ?? false,
     });
     const timer = setTimeout(
       () =>
@@ -103,7 +134,6 @@ export function getJson(url: URL, opts: OutboundOptions): Promise<JsonResponse> 
     );
     req.on('error', (e) => done(classify(e, opts.label)));
     req.on('response', (res) => {
-      const status = res.statusCode ?? 0;
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -119,21 +149,26 @@ export function getJson(url: URL, opts: OutboundOptions): Promise<JsonResponse> 
         chunks.push(c);
       });
       res.on('error', (e) => done(classify(e, opts.label)));
-      res.on('end', () => {
-        if (status < 200 || status > 299) {
-          done(new QledgerError('HTTP_STATUS', `${opts.label}: HTTP ${status}`, { status }));
-          return;
-        }
-        let body: unknown;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          done(new QledgerError('HTTP_BAD_JSON', `${opts.label}: answer is not JSON`, { status }));
-          return;
-        }
-        done(null, { status, body });
-      });
+      res.on('end', () =>
+        done(null, {
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers['content-type'] ?? ''),
+          body: Buffer.concat(chunks),
+        }),
+      );
     });
-    req.end();
+    req.end(payload);
   });
+}
+
+/** GET `url` and parse its JSON body; any non-2xx answer is HTTP_STATUS. */
+export async function getJson(url: URL, opts: OutboundOptions): Promise<JsonResponse> {
+  const res = await httpsRequest(url, opts);
+  if (res.status < 200 || res.status > 299)
+    throw new QledgerError('HTTP_STATUS', `${opts.label}: HTTP ${res.status}`, { status: res.status });
+  try {
+    return { status: res.status, body: JSON.parse(res.body.toString('utf8')) };
+  } catch {
+    throw new QledgerError('HTTP_BAD_JSON', `${opts.label}: answer is not JSON`, { status: res.status });
+  }
 }

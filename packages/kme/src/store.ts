@@ -1,0 +1,379 @@
+/**
+ * A KME's durable state in one SQLite file: the key streams of its links, the keys waiting
+ * for their slave SAEs, and the record of every key_ID issued or received.
+ *
+ * Writes go through a group commit: an operation runs synchronously inside the open
+ * transaction and its promise resolves only after the COMMIT that made it durable
+ * (synchronous = FULL, so an fsync). Every caller answers its SAE or peer only after that,
+ * so nothing is ever handed out that a crash could bring back: a key is removed in the same
+ * durable write that precedes its delivery. Operations that arrive while a commit is open
+ * share it, which is what makes thousands of keys per second possible with one fsync per
+ * batch. secure_delete overwrites freed pages, so erased key material does not linger in the
+ * database file.
+ *
+ * A stream is one direction of one link: the bytes that the KME named by `dir` hands out as
+ * master. Bytes are kept in rows of at most ROW_BYTES so that taking one key rewrites at most
+ * one small row. `alloc` is the next byte to hand out, `end` the next byte to arrive and
+ * `ready` how far the peer is known to hold the same bytes.
+ */
+import Database from 'better-sqlite3';
+
+export const ROW_BYTES = 4096;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS streams (
+  link TEXT NOT NULL, dir TEXT NOT NULL,
+  alloc INTEGER NOT NULL DEFAULT 0, end_ INTEGER NOT NULL DEFAULT 0, ready INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (link, dir)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS material (
+  link TEXT NOT NULL, dir TEXT NOT NULL, start INTEGER NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL,
+  PRIMARY KEY (link, dir, start)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS material_seq ON material (link, seq);
+CREATE TABLE IF NOT EXISTS links (
+  link TEXT PRIMARY KEY, next_seq INTEGER NOT NULL DEFAULT 0, acked_seq INTEGER NOT NULL DEFAULT -1) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keys (
+  key_id TEXT PRIMARY KEY, master TEXT NOT NULL, slaves TEXT NOT NULL, remaining TEXT NOT NULL,
+  bits INTEGER NOT NULL, key BLOB, origin TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS keys_expiry ON keys (expires);
+`;
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: 'NO_KEY' | 'USED' | 'NOT_RECEIVED' | 'DUPLICATE' | 'CLOSED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface StreamLevel {
+  readonly alloc: number;
+  readonly end: number;
+  readonly ready: number;
+}
+
+export interface KeyRow {
+  readonly keyId: string;
+  readonly master: string;
+  readonly slaves: readonly string[];
+  readonly remaining: readonly string[];
+  readonly bits: number;
+  readonly key: Uint8Array | null;
+  readonly origin: string;
+  readonly expires: number;
+}
+
+export interface ChunkPart {
+  readonly dir: string;
+  readonly start: number;
+  readonly bytes: Uint8Array;
+}
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+export class KmeStore {
+  readonly #db: Database.Database;
+  #open = false;
+  #closed = false;
+  #waiters: Waiter[] = [];
+  readonly #onFatal: (e: unknown) => void;
+  readonly #q;
+
+  constructor(
+    path: string,
+    onFatal: (e: unknown) => void = (e) =>
+      setImmediate(() => {
+        throw e;
+      }),
+  ) {
+    this.#db = new Database(path);
+    this.#onFatal = onFatal;
+    if (path !== ':memory:') this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('secure_delete = ON');
+    this.#db.exec(SCHEMA);
+    const db = this.#db;
+    this.#q = {
+      stream: db.prepare<[string, string], { alloc: number; end_: number; ready: number }>(
+        'SELECT alloc, end_, ready FROM streams WHERE link = ? AND dir = ?',
+      ),
+      ensureStream: db.prepare('INSERT OR IGNORE INTO streams (link, dir) VALUES (?, ?)'),
+      setAlloc: db.prepare('UPDATE streams SET alloc = ? WHERE link = ? AND dir = ?'),
+      setEnd: db.prepare('UPDATE streams SET end_ = ? WHERE link = ? AND dir = ?'),
+      setReady: db.prepare('UPDATE streams SET ready = ? WHERE link = ? AND dir = ?'),
+      rows: db.prepare<[string, string, number], { start: number; bytes: Buffer }>(
+        'SELECT start, bytes FROM material WHERE link = ? AND dir = ? AND start < ? ORDER BY start',
+      ),
+      delRow: db.prepare('DELETE FROM material WHERE link = ? AND dir = ? AND start = ?'),
+      putRow: db.prepare('INSERT INTO material (link, dir, start, seq, bytes) VALUES (?, ?, ?, ?, ?)'),
+      unacked: db.prepare<[string, number], { dir: string; start: number; seq: number; bytes: Buffer }>(
+        'SELECT dir, start, seq, bytes FROM material WHERE link = ? AND seq > ? ORDER BY seq, dir, start',
+      ),
+      link: db.prepare<[string], { next_seq: number; acked_seq: number }>(
+        'SELECT next_seq, acked_seq FROM links WHERE link = ?',
+      ),
+      ensureLink: db.prepare('INSERT OR IGNORE INTO links (link) VALUES (?)'),
+      setNextSeq: db.prepare('UPDATE links SET next_seq = ? WHERE link = ?'),
+      setAcked: db.prepare('UPDATE links SET acked_seq = ? WHERE link = ?'),
+      getKey: db.prepare<[string], KeyRowDb>('SELECT * FROM keys WHERE key_id = ?'),
+      putKey: db.prepare(
+        'INSERT INTO keys (key_id, master, slaves, remaining, bits, key, origin, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      updKey: db.prepare('UPDATE keys SET remaining = ?, key = ? WHERE key_id = ?'),
+      expire: db.prepare('DELETE FROM keys WHERE expires <= ?'),
+      waiting: db.prepare<[], { n: number; bits: number | null }>(
+        'SELECT count(*) AS n, sum(bits) AS bits FROM keys WHERE key IS NOT NULL',
+      ),
+    };
+  }
+
+  // ---- group commit -------------------------------------------------------------------------
+
+  /**
+   * Run `fn` inside the open transaction (its own savepoint: if it throws, only its changes
+   * are undone) and resolve with its result once the transaction has been committed.
+   */
+  write<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreError('CLOSED', 'the KME store is closed'));
+    if (!this.#open) {
+      this.#db.exec('BEGIN IMMEDIATE');
+      this.#open = true;
+      setImmediate(() => this.#commit());
+    }
+    this.#db.exec('SAVEPOINT op');
+    let result: T;
+    try {
+      result = fn();
+      this.#db.exec('RELEASE op');
+    } catch (e) {
+      this.#db.exec('ROLLBACK TO op');
+      this.#db.exec('RELEASE op');
+      return Promise.reject(e);
+    }
+    return new Promise<T>((resolve, reject) =>
+      this.#waiters.push({ resolve: () => resolve(result), reject }),
+    );
+  }
+
+  #commit(): void {
+    if (!this.#open || this.#closed) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    this.#open = false;
+    try {
+      this.#db.exec('COMMIT');
+    } catch (e) {
+      // A commit that fails leaves memory and disk disagreeing about what was handed out:
+      // refuse everything from here on and let the process die rather than guess.
+      for (const w of waiters) w.reject(e);
+      this.#closed = true;
+      this.#onFatal(e);
+      return;
+    }
+    for (const w of waiters) w.resolve();
+  }
+
+  /** Commit what is open and close. */
+  close(): void {
+    if (this.#closed) return;
+    this.#commit();
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  /**
+   * Tests only: die as a SIGKILL would, between a write and its commit. The open transaction
+   * is lost and nobody waiting on it is answered.
+   */
+  crash(): void {
+    if (this.#closed) return;
+    if (this.#open) this.#db.exec('ROLLBACK');
+    this.#open = false;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    this.#closed = true;
+    this.#db.close();
+    for (const w of waiters) w.reject(new StoreError('CLOSED', 'the KME crashed'));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ---- streams ------------------------------------------------------------------------------
+
+  level(link: string, dir: string): StreamLevel {
+    const r = this.#q.stream.get(link, dir);
+    return r ? { alloc: r.alloc, end: r.end_, ready: r.ready } : { alloc: 0, end: 0, ready: 0 };
+  }
+
+  /** Bytes this KME can hand out now from a stream (as master or when following the peer). */
+  available(link: string, dir: string, own: boolean): number {
+    const l = this.level(link, dir);
+    return (own ? l.ready : l.end) - l.alloc;
+  }
+
+  /**
+   * Take `n` bytes starting at `start` (the master passes its alloc pointer; a follower the
+   * offset the master announced, burning anything it skips). The bytes leave the store.
+   * Call inside write().
+   */
+  take(
+    link: string,
+    dir: string,
+    start: number | 'next',
+    n: number,
+    own: boolean,
+  ): { start: number; bytes: Uint8Array } {
+    const l = this.level(link, dir);
+    const from = start === 'next' ? l.alloc : start;
+    const limit = own ? l.ready : l.end;
+    if (from < l.alloc) throw new StoreError('USED', `bytes ${from}… of ${link}/${dir} were already used`);
+    if (from + n > limit) {
+      throw start === 'next'
+        ? new StoreError('NO_KEY', `${link}/${dir} holds ${limit - l.alloc} bytes, ${n} asked`)
+        : new StoreError('NOT_RECEIVED', `bytes ${from}…${from + n} of ${link}/${dir} have not arrived`);
+    }
+    const to = from + n;
+    const out = new Uint8Array(n);
+    for (const row of this.#q.rows.all(link, dir, to)) {
+      const rEnd = row.start + row.bytes.length;
+      if (rEnd <= from) {
+        // Skipped bytes (burnt by a reservation that failed upstream): erase them.
+        this.#q.delRow.run(link, dir, row.start);
+        continue;
+      }
+      const a = Math.max(from, row.start);
+      const b = Math.min(to, rEnd);
+      out.set(row.bytes.subarray(a - row.start, b - row.start), a - from);
+      this.#q.delRow.run(link, dir, row.start);
+      // The rest of a partly used row keeps seq -1: only bytes the peer holds are ever used,
+      // so the row needs no re-push (its seq only drives the producer's re-push).
+      if (rEnd > to) this.#q.putRow.run(link, dir, to, -1, row.bytes.subarray(to - row.start));
+      row.bytes.fill(0);
+    }
+    this.#q.setAlloc.run(to, link, dir);
+    return { start: from, bytes: out };
+  }
+
+  /** Append produced or received bytes to a stream. Returns the new end. Call inside write(). */
+  append(link: string, part: ChunkPart, seq: number): number {
+    this.#q.ensureStream.run(link, part.dir);
+    const l = this.level(link, part.dir);
+    if (part.start !== l.end)
+      throw new StoreError('NOT_RECEIVED', `${link}/${part.dir} expects ${l.end}, got ${part.start}`);
+    for (let off = 0; off < part.bytes.length; off += ROW_BYTES) {
+      const slice = part.bytes.subarray(off, Math.min(off + ROW_BYTES, part.bytes.length));
+      this.#q.putRow.run(link, part.dir, part.start + off, seq, slice);
+    }
+    const end = part.start + part.bytes.length;
+    this.#q.setEnd.run(end, link, part.dir);
+    return end;
+  }
+
+  markReady(link: string, dir: string, ready: number): void {
+    this.#q.ensureStream.run(link, dir);
+    this.#q.setReady.run(ready, link, dir);
+  }
+
+  linkSeq(link: string): { next: number; acked: number } {
+    this.#q.ensureLink.run(link);
+    const r = this.#q.link.get(link)!;
+    return { next: r.next_seq, acked: r.acked_seq };
+  }
+
+  setNextSeq(link: string, next: number): void {
+    this.#q.ensureLink.run(link);
+    this.#q.setNextSeq.run(next, link);
+  }
+
+  setAcked(link: string, acked: number): void {
+    this.#q.ensureLink.run(link);
+    this.#q.setAcked.run(acked, link);
+  }
+
+  /** The producer's chunks the peer has not acknowledged, grouped by seq. */
+  unacked(link: string): { seq: number; parts: ChunkPart[] }[] {
+    const { acked } = this.linkSeq(link);
+    const bySeq = new Map<number, ChunkPart[]>();
+    for (const r of this.#q.unacked.all(link, acked)) {
+      const parts = bySeq.get(r.seq) ?? [];
+      const last = parts.at(-1);
+      // Rows of one chunk and direction are contiguous: join them back into one part.
+      if (last && last.dir === r.dir && last.start + last.bytes.length === r.start)
+        parts[parts.length - 1] = {
+          dir: r.dir,
+          start: last.start,
+          bytes: Buffer.concat([last.bytes, r.bytes]),
+        };
+      else parts.push({ dir: r.dir, start: r.start, bytes: r.bytes });
+      bySeq.set(r.seq, parts);
+    }
+    return [...bySeq].map(([seq, parts]) => ({ seq, parts }));
+  }
+
+  // ---- keys ---------------------------------------------------------------------------------
+
+  getKey(keyId: string): KeyRow | undefined {
+    const r = this.#q.getKey.get(keyId);
+    return r ? fromDb(r) : undefined;
+  }
+
+  /** Record a key (with bytes when it waits for slaves, null for an issued-only record). */
+  putKey(k: KeyRow): void {
+    if (this.#q.getKey.get(k.keyId)) throw new StoreError('DUPLICATE', `key_ID ${k.keyId} is already known`);
+    this.#q.putKey.run(
+      k.keyId,
+      k.master,
+      JSON.stringify(k.slaves),
+      JSON.stringify(k.remaining),
+      k.bits,
+      k.key,
+      k.origin,
+      k.expires,
+    );
+  }
+
+  /** Mark `sae` as served; the key's bytes are erased once every slave has them. */
+  served(keyId: string, sae: string): void {
+    const k = this.getKey(keyId);
+    if (!k) throw new StoreError('NO_KEY', `key_ID ${keyId} not found`);
+    const remaining = k.remaining.filter((s) => s !== sae);
+    this.#q.updKey.run(JSON.stringify(remaining), remaining.length === 0 ? null : k.key, keyId);
+  }
+
+  /** Drop keys and key_ID records whose time has passed. Call inside write(). */
+  expire(now: number): number {
+    return this.#q.expire.run(now).changes;
+  }
+
+  waitingKeys(): { count: number; bits: number } {
+    const r = this.#q.waiting.get()!;
+    return { count: r.n, bits: r.bits ?? 0 };
+  }
+}
+
+interface KeyRowDb {
+  key_id: string;
+  master: string;
+  slaves: string;
+  remaining: string;
+  bits: number;
+  key: Buffer | null;
+  origin: string;
+  expires: number;
+}
+
+const fromDb = (r: KeyRowDb): KeyRow => ({
+  keyId: r.key_id,
+  master: r.master,
+  slaves: JSON.parse(r.slaves) as string[],
+  remaining: JSON.parse(r.remaining) as string[],
+  bits: r.bits,
+  key: r.key === null ? null : new Uint8Array(r.key),
+  origin: r.origin,
+  expires: r.expires,
+});
