@@ -164,6 +164,11 @@ function xorInto(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+function ignoreClosed(e: unknown): undefined {
+  if (e instanceof StoreError && e.code === 'CLOSED') return undefined;
+  throw e;
+}
+
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
 export class Kme {
@@ -674,8 +679,11 @@ export class Kme {
    * half for each direction, up to the pool cap.
    */
   async produce(seconds: number): Promise<void> {
+    // A store closed under a tick (shutdown, or a crash in tests) ends production quietly.
     await Promise.all(
-      [...this.links.values()].filter((rt) => rt.owner).map((rt) => this.#produceLink(rt, seconds)),
+      [...this.links.values()]
+        .filter((rt) => rt.owner)
+        .map((rt) => this.#produceLink(rt, seconds).catch(ignoreClosed)),
     );
   }
 
@@ -741,7 +749,7 @@ export class Kme {
 
   /** Erase keys whose time has passed. */
   async sweep(): Promise<number> {
-    const n = await this.#store.write(() => this.#store.expire(this.#now()));
+    const n = (await this.#store.write(() => this.#store.expire(this.#now())).catch(ignoreClosed)) ?? 0;
     this.counters.keysExpired += n;
     return n;
   }
