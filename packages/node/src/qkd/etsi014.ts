@@ -176,6 +176,7 @@ export class Etsi014Client {
         if (res.status >= 200 && res.status < 300) return this.#json(res);
         failure = this.#classify(res);
       } catch (e) {
+        if (e instanceof QledgerError && e.code.startsWith('KME_')) throw e; // a 2xx we could not accept
         if (e instanceof QledgerError && e.code === 'HTTP_TLS')
           throw this.#error('KME_TLS', e.message.replace(`${o.label}: `, ''));
         if (e instanceof QledgerError && e.code === 'HTTP_TOO_LARGE')
