@@ -1,10 +1,12 @@
 /** `npm run bench -- <name>`: runs one benchmark suite and prints JSON lines. */
 import { benchCrypto } from './crypto.js';
+import { benchKme } from './kme.js';
 import { benchLedger } from './ledger.js';
 import { benchQrng } from './qrng.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   crypto: benchCrypto,
+  kme: benchKme,
   ledger: benchLedger,
   qrng: benchQrng,
 };

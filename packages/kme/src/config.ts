@@ -66,6 +66,12 @@ export const NetworkSchema = z
     /** Production tick in ms of real time. */
     tickMs: z.number().int().min(5).max(10_000).default(100),
     alarmQber: z.number().gt(0).lt(0.5).default(0.11),
+    /**
+     * "full" fsyncs every commit: no key is handed out twice even after a power loss.
+     * "normal" (SQLite WAL, synchronous=NORMAL) survives a crash of the process, not of the
+     * machine, and is several times faster (docs/qkd.md).
+     */
+    durability: z.enum(['full', 'normal']).default('full'),
     /** Admin API of `qledger qkd-net` (one for the whole network); `qledger kme` uses the site's. */
     adminHost: z.string().min(1).default('127.0.0.1'),
     adminPort: port.default(0),

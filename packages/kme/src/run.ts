@@ -94,7 +94,11 @@ export async function startNetwork(opts: RunOptions): Promise<RunningNetwork> {
 
   try {
     for (const id of ids) {
-      const store = new KmeStore(opts.dataDir ? join(opts.dataDir, `${id}.sqlite`) : ':memory:', onFatal);
+      const store = new KmeStore(
+        opts.dataDir ? join(opts.dataDir, `${id}.sqlite`) : ':memory:',
+        config.durability,
+        onFatal,
+      );
       const transport = opts.site ? httpsTransport(topology, tls.get(id)!) : localTransport(id, registry);
       transports.push(transport);
       registry.set(

@@ -12,13 +12,12 @@
  * database file.
  *
  * A stream is one direction of one link: the bytes that the KME named by `dir` hands out as
- * master. Bytes are kept in rows of at most ROW_BYTES so that taking one key rewrites at most
- * one small row. `alloc` is the next byte to hand out, `end` the next byte to arrive and
+ * master. Bytes are kept in rows of at most ROW_BYTES, each deleted once used up. `alloc` is the next byte to hand out, `end` the next byte to arrive and
  * `ready` how far the peer is known to hold the same bytes.
  */
 import Database from 'better-sqlite3';
 
-export const ROW_BYTES = 4096;
+export const ROW_BYTES = 1024;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS streams (
@@ -84,6 +83,8 @@ export class KmeStore {
 
   constructor(
     path: string,
+    /** `full`: fsync every commit (survives power loss); `normal`: survives a process crash. */
+    durability: 'full' | 'normal' = 'full',
     onFatal: (e: unknown) => void = (e) =>
       setImmediate(() => {
         throw e;
@@ -92,7 +93,7 @@ export class KmeStore {
     this.#db = new Database(path);
     this.#onFatal = onFatal;
     if (path !== ':memory:') this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.#db.pragma('secure_delete = ON');
     this.#db.exec(SCHEMA);
     const db = this.#db;
@@ -143,14 +144,12 @@ export class KmeStore {
       this.#open = true;
       setImmediate(() => this.#commit());
     }
-    this.#db.exec('SAVEPOINT op');
     let result: T;
     try {
-      result = fn();
-      this.#db.exec('RELEASE op');
+      // Inside the open transaction better-sqlite3 runs this as a prepared savepoint: if fn
+      // throws, only its own changes are undone.
+      result = this.#db.transaction(fn)();
     } catch (e) {
-      this.#db.exec('ROLLBACK TO op');
-      this.#db.exec('RELEASE op');
       return Promise.reject(e);
     }
     return new Promise<T>((resolve, reject) =>
@@ -241,18 +240,13 @@ export class KmeStore {
     const out = new Uint8Array(n);
     for (const row of this.#q.rows.all(link, dir, to)) {
       const rEnd = row.start + row.bytes.length;
-      if (rEnd <= from) {
-        // Skipped bytes (burnt by a reservation that failed upstream): erase them.
-        this.#q.delRow.run(link, dir, row.start);
-        continue;
-      }
       const a = Math.max(from, row.start);
       const b = Math.min(to, rEnd);
-      out.set(row.bytes.subarray(a - row.start, b - row.start), a - from);
-      this.#q.delRow.run(link, dir, row.start);
-      // The rest of a partly used row keeps seq -1: only bytes the peer holds are ever used,
-      // so the row needs no re-push (its seq only drives the producer's re-push).
-      if (rEnd > to) this.#q.putRow.run(link, dir, to, -1, row.bytes.subarray(to - row.start));
+      if (b > a) out.set(row.bytes.subarray(a - row.start, b - row.start), a - from);
+      // A row is erased once all of it is used (or skipped: burnt by a reservation that
+      // failed upstream). A partly used row stays until then, since rewriting it for every
+      // key would cost a page write per key: used bytes linger at most ROW_BYTES per stream.
+      if (rEnd <= to) this.#q.delRow.run(link, dir, row.start);
       row.bytes.fill(0);
     }
     this.#q.setAlloc.run(to, link, dir);

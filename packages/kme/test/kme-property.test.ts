@@ -50,7 +50,7 @@ async function runSchedule(seed: bigint, steps: number) {
   const dir = mkdtempSync(join(tmpdir(), 'qledger-kme-prop-'));
   const registry = new Map<string, Kme>();
   const open = (site: string) => {
-    const store = new KmeStore(join(dir, `${site}.sqlite`), (e) => {
+    const store = new KmeStore(join(dir, `${site}.sqlite`), 'full', (e) => {
       throw e;
     });
     registry.set(site, new Kme({ site, topology: topo, store, transport: localTransport(site, registry) }));

@@ -17,7 +17,11 @@ import { makePki } from './helpers/qkd.js';
 
 const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const ARGS = ['--conditions=source', '--import', 'tsx', main];
-const run = (...args: string[]) => spawnSync(process.execPath, [...ARGS, ...args], { encoding: 'utf8', env: { ...process.env, QLEDGER_KME_ADMIN_TOKEN: 'cli-test-admin-token-0123' } });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [...ARGS, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, QLEDGER_KME_ADMIN_TOKEN: 'cli-test-admin-token-0123' },
+  });
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -34,11 +38,19 @@ after(() => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-function startKme(config: string, site: string, data: string): Promise<{ child: ChildProcess; etsi: string }> {
-  const child = spawn(process.execPath, [...ARGS, 'kme', '--config', config, '--site', site, '--data', data], {
-    env: { ...process.env, QLEDGER_KME_ADMIN_TOKEN: 'cli-test-admin-token-0123' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function startKme(
+  config: string,
+  site: string,
+  data: string,
+): Promise<{ child: ChildProcess; etsi: string }> {
+  const child = spawn(
+    process.execPath,
+    [...ARGS, 'kme', '--config', config, '--site', site, '--data', data],
+    {
+      env: { ...process.env, QLEDGER_KME_ADMIN_TOKEN: 'cli-test-admin-token-0123' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -57,7 +69,13 @@ function startKme(config: string, site: string, data: string): Promise<{ child: 
 test('three qledger kme processes: direct and relayed keys match across processes, and survive a SIGKILL', async () => {
   const pki = await makePki(['kme-a', 'kme-b', 'kme-c'], ['v1', 'v2', 'v3']);
   const dir = mkdtempSync(join(tmpdir(), 'qledger-kmes-'));
-  const site = async (id: string, sae: string) => ({ id, saes: [sae], etsiPort: await freePort(), peerPort: await freePort(), adminPort: await freePort() });
+  const site = async (id: string, sae: string) => ({
+    id,
+    saes: [sae],
+    etsiPort: await freePort(),
+    peerPort: await freePort(),
+    adminPort: await freePort(),
+  });
   const config = {
     pki: pki.dir,
     speed: 20,
@@ -73,16 +91,30 @@ test('three qledger kme processes: direct and relayed keys match across processe
   const kmes: Record<string, { child: ChildProcess; etsi: string }> = {};
   for (const s of ['kme-a', 'kme-b', 'kme-c']) kmes[s] = await startKme(file, s, join(dir, s));
   const client = (sae: string, s: string) =>
-    new Etsi014Client({ url: kmes[s]!.etsi, ca: pki.ca, cert: pki.sae[sae]!.cert, key: pki.sae[sae]!.key, kmeName: s, retries: 5, backoffMs: 50 });
+    new Etsi014Client({
+      url: kmes[s]!.etsi,
+      ca: pki.ca,
+      cert: pki.sae[sae]!.cert,
+      key: pki.sae[sae]!.key,
+      kmeName: s,
+      retries: 5,
+      backoffMs: 50,
+    });
 
   // Wait until key has flowed on both links (production pushes chunks over mTLS).
   for (let i = 0; i < 100; i++) {
-    const [ab, ac] = await Promise.all([client('v1', 'kme-a').status('v2'), client('v1', 'kme-a').status('v3')]);
+    const [ab, ac] = await Promise.all([
+      client('v1', 'kme-a').status('v2'),
+      client('v1', 'kme-a').status('v3'),
+    ]);
     if ((ab.stored_key_count ?? 0) >= 8 && (ac.stored_key_count ?? 0) >= 8) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const direct = await client('v1', 'kme-a').encKeys('v2', { number: 4 });
-  const got = await client('v2', 'kme-b').decKeys('v1', direct.map((k) => k.keyId));
+  const got = await client('v2', 'kme-b').decKeys(
+    'v1',
+    direct.map((k) => k.keyId),
+  );
   for (const k of direct) assert.deepEqual(got.find((g) => g.keyId === k.keyId)!.key, k.key);
 
   const relayed = await client('v1', 'kme-a').encKeys('v3', { number: 4 });
@@ -90,12 +122,18 @@ test('three qledger kme processes: direct and relayed keys match across processe
   kmes['kme-c']!.child.kill('SIGKILL');
   await new Promise((r) => kmes['kme-c']!.child.once('exit', r));
   kmes['kme-c'] = await startKme(file, 'kme-c', join(dir, 'kme-c'));
-  const back = await client('v3', 'kme-c').decKeys('v1', relayed.map((k) => k.keyId));
+  const back = await client('v3', 'kme-c').decKeys(
+    'v1',
+    relayed.map((k) => k.keyId),
+  );
   for (const k of relayed) assert.deepEqual(back.find((g) => g.keyId === k.keyId)!.key, k.key);
   await assert.rejects(client('v3', 'kme-c').decKeys('v1', [relayed[0]!.keyId]), /not found/);
   // and the reverse direction, produced by kme-c after its restart
   const rev = await client('v3', 'kme-c').encKeys('v1', { number: 2 });
-  const revGot = await client('v1', 'kme-a').decKeys('v3', rev.map((k) => k.keyId));
+  const revGot = await client('v1', 'kme-a').decKeys(
+    'v3',
+    rev.map((k) => k.keyId),
+  );
   for (const k of rev) assert.deepEqual(revGot.find((g) => g.keyId === k.keyId)!.key, k.key);
 });
 
@@ -108,18 +146,37 @@ test('qkd-net and kme: usage errors exit 2, config errors exit 1 naming the fiel
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /kme needs --site ID/);
   const bad = join(dir, 'bad.json');
-  writeFileSync(bad, JSON.stringify({ sites: [{ id: 'a' }, { id: 'b' }], links: [{ id: 'l', a: 'a', b: 'b', profile: 'nope', lengthKm: 10 }] }));
+  writeFileSync(
+    bad,
+    JSON.stringify({
+      sites: [{ id: 'a' }, { id: 'b' }],
+      links: [{ id: 'l', a: 'a', b: 'b', profile: 'nope', lengthKm: 10 }],
+    }),
+  );
   const r3 = run('qkd-net', '--config', bad, '--memory');
   assert.equal(r3.status, 1);
   assert.match(r3.stderr, /links\[0\]\.profile: must be one of/);
-  writeFileSync(bad, JSON.stringify({ sites: [{ id: 'a' }, { id: 'b' }], links: [{ id: 'l', a: 'a', b: 'c', profile: 'lab-fast', lengthKm: 10 }] }));
+  writeFileSync(
+    bad,
+    JSON.stringify({
+      sites: [{ id: 'a' }, { id: 'b' }],
+      links: [{ id: 'l', a: 'a', b: 'c', profile: 'lab-fast', lengthKm: 10 }],
+    }),
+  );
   const r4 = run('qkd-net', '--config', bad, '--memory');
   assert.equal(r4.status, 1);
   assert.match(r4.stderr, /links\[0\]\.b: unknown site c/);
   const r5 = run('qkd-net', '--config', join(dir, 'missing.json'));
   assert.equal(r5.status, 1);
   assert.match(r5.stderr, /ENOENT/);
-  writeFileSync(bad, JSON.stringify({ pki: join(dir, 'nopki'), sites: [{ id: 'a' }, { id: 'b' }], links: [{ id: 'l', a: 'a', b: 'b', profile: 'lab-fast', lengthKm: 10 }] }));
+  writeFileSync(
+    bad,
+    JSON.stringify({
+      pki: join(dir, 'nopki'),
+      sites: [{ id: 'a' }, { id: 'b' }],
+      links: [{ id: 'l', a: 'a', b: 'b', profile: 'lab-fast', lengthKm: 10 }],
+    }),
+  );
   const r6 = run('qkd-net', '--config', bad, '--memory');
   assert.equal(r6.status, 1);
   assert.match(r6.stderr, /qledger pki init/);

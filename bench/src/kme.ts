@@ -1,0 +1,214 @@
+/**
+ * `npm run bench -- kme`: the simulated KME over mutual TLS, measured from another process.
+ *
+ *   etsi014.keys_per_s   enc_keys + dec_keys round trips (one 256-bit key each), 16 in
+ *                        flight, keep-alive; keys are persisted with synchronous=FULL
+ *   etsi014.status_per_s status calls in the same setup: the HTTPS + mTLS baseline with no
+ *                        key store write, so keys_per_s / status_per_s isolates the KME's work
+ *   etsi014.p50_ms/p99_ms  per request latency at a fixed 200 round trips per second
+ *   link.skr_bps         the link model for each shipped profile at 10, 50 and 100 km
+ *
+ * The KME network runs as `qledger qkd-net` in a child process, so client and server do not
+ * share an event loop.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { linkPerformance, PROFILES } from '@qledger/kme';
+import { createCertificateAuthority, Etsi014Client, issueCertificate } from '@qledger/node';
+import { emit, summarize } from './format.js';
+
+const RUNS = 5;
+const SECONDS = 2;
+const CONCURRENCY = 16;
+
+async function pki(dir: string) {
+  const ca = await createCertificateAuthority('bench CA', 1);
+  writeFileSync(join(dir, 'ca.crt'), ca.certPem);
+  const out: Record<string, { cert: string; key: string }> = {};
+  for (const [role, id] of [
+    ['kme', 'kme-a'],
+    ['kme', 'kme-b'],
+    ['sae', 'v1'],
+    ['sae', 'v2'],
+  ] as const) {
+    const c = await issueCertificate(ca, {
+      commonName: id,
+      usage: role === 'kme' ? 'both' : 'client',
+      dns: [id, 'localhost'],
+      ips: ['127.0.0.1'],
+      days: 1,
+    });
+    const d = join(dir, role);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, `${id}.crt`), c.certPem);
+    writeFileSync(join(d, `${id}.key`), c.keyPem, { mode: 0o600 });
+    out[id] = { cert: c.certPem, key: c.keyPem };
+  }
+  return { ca: ca.certPem, certs: out };
+}
+
+function startNet(
+  config: string,
+  data: string,
+): Promise<{ child: ChildProcess; sites: Record<string, { etsi: string }> }> {
+  const main = fileURLToPath(new URL('../../packages/node/src/cli/main.ts', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', main, 'qkd-net', '--config', config, '--data', data],
+    {
+      env: { ...process.env, QLEDGER_KME_ADMIN_TOKEN: 'bench-admin-token-0123456789' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      const m = JSON.parse(l) as { event: string; sites: Record<string, { etsi: string }> };
+      if (m.event === 'ready') resolve({ child, sites: m.sites });
+    });
+    child.on('exit', (code) => reject(new Error(`qkd-net exited ${code}`)));
+  });
+}
+
+async function forDuration(seconds: number, worker: () => Promise<number>): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) done += await worker();
+    }),
+  );
+  return done / seconds;
+}
+
+export async function benchKme(): Promise<void> {
+  emitModel();
+  for (const durability of ['full', 'normal'] as const) await benchEtsi(durability);
+}
+
+function emitModel(): void {
+  for (const p of Object.values(PROFILES))
+    for (const km of [10, 50, 100]) {
+      const v = Math.round(linkPerformance(p, km).skrBps);
+      emit({
+        bench: 'kme',
+        name: 'link.skr_bps',
+        unit: 'bit/s',
+        profile: p.id,
+        km,
+        median: v,
+        min: v,
+        max: v,
+        runs: 1,
+      });
+    }
+}
+
+async function benchEtsi(durability: 'full' | 'normal'): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'qledger-bench-kme-'));
+  const { ca, certs } = await pki(dir);
+  const config = join(dir, 'net.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      pki: dir,
+      durability,
+      limits: { maxKeyCount: 200_000, keyTtlSeconds: 600 },
+      sites: [
+        { id: 'kme-a', saes: ['v1'] },
+        { id: 'kme-b', saes: ['v2'] },
+      ],
+      links: [{ id: 'a-b', a: 'kme-a', b: 'kme-b', profile: 'lab-fast', lengthKm: 60 }],
+    }),
+  );
+  const { child, sites } = await startNet(config, join(dir, 'data'));
+  const client = (sae: 'v1' | 'v2', site: string) =>
+    new Etsi014Client({
+      url: sites[site]!.etsi,
+      ca,
+      cert: certs[sae]!.cert,
+      key: certs[sae]!.key,
+      kmeName: site,
+      timeoutMs: 10_000,
+    });
+  const master = client('v1', 'kme-a');
+  const slave = client('v2', 'kme-b');
+  try {
+    // Let the lab link (about 3 Mb/s per direction at 60 km) fill the pool first.
+    while (((await master.status('v2')).stored_key_count ?? 0) < 60_000)
+      await new Promise((r) => setTimeout(r, 200));
+    const roundTrip = async () => {
+      const keys = await master.encKeys('v2', { size: 256 });
+      await slave.decKeys('v1', [keys[0]!.keyId], { size: 256 });
+      keys[0]!.key.fill(0);
+      return 1;
+    };
+    await forDuration(0.5, roundTrip); // warm-up: connections, JIT
+    const keys: number[] = [];
+    const status: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      status.push(await forDuration(SECONDS, async () => (await master.status('v2'), 1)));
+      keys.push(await forDuration(SECONDS, roundTrip));
+    }
+    const k = summarize(keys);
+    const s = summarize(status);
+    emit({ bench: 'kme', name: 'etsi014.status_per_s', unit: 'req/s', durability, ...s });
+    emit({
+      bench: 'kme',
+      name: 'etsi014.keys_per_s',
+      unit: 'keys/s',
+      durability,
+      ...k,
+      target: 2000,
+      ratioToStatus: Math.round((k.median / s.median) * 1000) / 1000,
+    });
+
+    // Latency at a fixed, moderate rate: 200 round trips per second, one request timed at a time.
+    const lat: number[] = [];
+    const p50: number[] = [];
+    const p99: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      lat.length = 0;
+      const n = 200 * SECONDS;
+      const t0 = performance.now();
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < n; i++) {
+        const due = t0 + (i * 1000) / 200;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+        pending.push(
+          (async () => {
+            let t = performance.now();
+            const got = await master.encKeys('v2', { size: 256 });
+            lat.push(performance.now() - t);
+            t = performance.now();
+            await slave.decKeys('v1', [got[0]!.keyId]);
+            lat.push(performance.now() - t);
+          })(),
+        );
+      }
+      await Promise.all(pending);
+      lat.sort((a, b) => a - b);
+      p50.push(lat[Math.floor(lat.length * 0.5)]!);
+      p99.push(lat[Math.floor(lat.length * 0.99)]!);
+    }
+    emit({ bench: 'kme', name: 'etsi014.p50_ms', unit: 'ms', durability, ...summarize(p50), rate: 200 });
+    emit({
+      bench: 'kme',
+      name: 'etsi014.p99_ms',
+      unit: 'ms',
+      durability,
+      ...summarize(p99),
+      rate: 200,
+      target: 10,
+    });
+  } finally {
+    master.close();
+    slave.close();
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
