@@ -12,44 +12,18 @@
  * share an event loop.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { linkPerformance, PROFILES } from '@qledger/kme';
-import { createCertificateAuthority, Etsi014Client, issueCertificate } from '@qledger/node';
+import { Etsi014Client, writeDevPki } from '@qledger/node';
 import { emit, summarize } from './format.js';
 
 const RUNS = 5;
 const SECONDS = 2;
 const CONCURRENCY = 16;
-
-async function pki(dir: string) {
-  const ca = await createCertificateAuthority('bench CA', 1);
-  writeFileSync(join(dir, 'ca.crt'), ca.certPem);
-  const out: Record<string, { cert: string; key: string }> = {};
-  for (const [role, id] of [
-    ['kme', 'kme-a'],
-    ['kme', 'kme-b'],
-    ['sae', 'v1'],
-    ['sae', 'v2'],
-  ] as const) {
-    const c = await issueCertificate(ca, {
-      commonName: id,
-      usage: role === 'kme' ? 'both' : 'client',
-      dns: [id, 'localhost'],
-      ips: ['127.0.0.1'],
-      days: 1,
-    });
-    const d = join(dir, role);
-    mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, `${id}.crt`), c.certPem);
-    writeFileSync(join(d, `${id}.key`), c.keyPem, { mode: 0o600 });
-    out[id] = { cert: c.certPem, key: c.keyPem };
-  }
-  return { ca: ca.certPem, certs: out };
-}
 
 function startNet(
   config: string,
@@ -109,7 +83,8 @@ function emitModel(): void {
 
 async function benchEtsi(durability: 'full' | 'normal'): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'qledger-bench-kme-'));
-  const { ca, certs } = await pki(dir);
+  const { ca, pem } = await writeDevPki(dir, { kmes: ['kme-a', 'kme-b'], saes: ['v1', 'v2'], days: 1 });
+  const certs = pem.sae;
   const config = join(dir, 'net.json');
   writeFileSync(
     config,

@@ -5,6 +5,7 @@ export * from './crypto/index.js';
 export * from './http/outbound.js';
 export * from './ledger/index.js';
 export * from './pki/certs.js';
+export * from './pki/dev.js';
 export * from './qkd/etsi014.js';
 export * from './qrng/index.js';
 export * from './storage/index.js';

@@ -5,11 +5,10 @@
  * expects. Private keys are written 0600 and never printed. For development and tests
  * only: production deployments bring their own PKI.
  */
-import { createHash, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NAME_RE } from '@qledger/core';
-import { createCertificateAuthority, issueCertificate } from '../pki/certs.js';
+import { writeDevPki } from '../pki/dev.js';
 import { parseCommand } from './args.js';
 import { CliError } from './errors.js';
 
@@ -48,14 +47,6 @@ function list(flag: string, v: string): string[] {
 
 const IP_RE = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+:[0-9a-fA-F:]*)$/;
 
-interface Written {
-  readonly role: 'ca' | 'kme' | 'sae' | 'validator';
-  readonly id: string;
-  readonly cert: string;
-  readonly key: string;
-  readonly sha256: string;
-}
-
 export async function pkiCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, OPTIONS);
   const v = parsed.values;
@@ -83,35 +74,7 @@ export async function pkiCommand(argv: string[]): Promise<number> {
   if (existsSync(join(out, 'ca.key')) && !v.force)
     throw new CliError(`${join(out, 'ca.key')} exists; pass --force to replace the whole PKI`);
 
-  const written: Written[] = [];
-  const save = (role: Written['role'], id: string, dir: string, certPem: string, keyPem: string) => {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const cert = join(dir, `${role === 'ca' ? 'ca' : id}.crt`);
-    const key = join(dir, `${role === 'ca' ? 'ca' : id}.key`);
-    writeFileSync(cert, certPem, { mode: 0o644 });
-    writeFileSync(key, keyPem, { mode: 0o600 });
-    chmodSync(key, 0o600); // also when the file existed (--force)
-    const sha256 = createHash('sha256').update(new X509Certificate(certPem).raw).digest('hex');
-    written.push({ role, id, cert, key, sha256 });
-  };
-
-  const ca = await createCertificateAuthority('qledger development CA', days);
-  save('ca', 'ca', out, ca.certPem, ca.keyPem);
-  // KMEs serve ETSI 014 and talk to each other (key relay and sync): server and client.
-  for (const id of kmes) {
-    const c = await issueCertificate(ca, { commonName: id, dns: [id, ...dns], ips, usage: 'both', days });
-    save('kme', id, join(out, 'kme'), c.certPem, c.keyPem);
-  }
-  // SAEs only call their KME: client certificates whose common name is the SAE_ID.
-  for (const id of saes) {
-    const c = await issueCertificate(ca, { commonName: id, usage: 'client', days });
-    save('sae', id, join(out, 'sae'), c.certPem, c.keyPem);
-  }
-  // Validators accept and open peer connections: server and client.
-  for (const id of validators) {
-    const c = await issueCertificate(ca, { commonName: id, dns: [id, ...dns], ips, usage: 'both', days });
-    save('validator', id, join(out, 'validator'), c.certPem, c.keyPem);
-  }
+  const { written } = await writeDevPki(out, { kmes, saes, validators, dns, ips, days });
   const manifest = { ca: join(out, 'ca.crt'), days, certificates: written };
   writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   if (v.json) console.log(JSON.stringify(manifest));

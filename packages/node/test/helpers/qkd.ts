@@ -1,14 +1,9 @@
 /** A development PKI in a temporary directory and simulated QKD networks built on it. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type NetworkConfig, NetworkSchema, type RunningNetwork, startNetwork } from '@qledger/kme';
-import {
-  createCertificateAuthority,
-  Etsi014Client,
-  type Etsi014ClientOptions,
-  issueCertificate,
-} from '../../src/index.js';
+import { Etsi014Client, type Etsi014ClientOptions, writeDevPki } from '../../src/index.js';
 
 export interface TestPki {
   readonly dir: string;
@@ -17,30 +12,11 @@ export interface TestPki {
   readonly kme: Record<string, { cert: string; key: string }>;
 }
 
-/** Same layout as `qledger pki init`: DIR/ca.crt, DIR/kme/ID.{crt,key}, DIR/sae/ID.{crt,key}. */
+/** `qledger pki init`'s layout in a temporary directory, valid two days. */
 export async function makePki(kmes: readonly string[], saes: readonly string[]): Promise<TestPki> {
   const dir = mkdtempSync(join(tmpdir(), 'qledger-qkd-'));
-  const ca = await createCertificateAuthority('qledger test CA', 2);
-  writeFileSync(join(dir, 'ca.crt'), ca.certPem);
-  const out: TestPki = { dir, ca: ca.certPem, sae: {}, kme: {} };
-  for (const [role, ids] of [
-    ['kme', kmes],
-    ['sae', saes],
-  ] as const) {
-    mkdirSync(join(dir, role), { recursive: true });
-    for (const id of ids) {
-      const c = await issueCertificate(ca, {
-        commonName: id,
-        usage: role === 'kme' ? 'both' : 'client',
-        ...(role === 'kme' ? { dns: [id, 'localhost'], ips: ['127.0.0.1'] } : {}),
-        days: 2,
-      });
-      writeFileSync(join(dir, role, `${id}.crt`), c.certPem);
-      writeFileSync(join(dir, role, `${id}.key`), c.keyPem, { mode: 0o600 });
-      out[role][id] = { cert: c.certPem, key: c.keyPem };
-    }
-  }
-  return out;
+  const p = await writeDevPki(dir, { kmes, saes, days: 2, caName: 'qledger test CA' });
+  return { dir, ca: p.ca, sae: p.pem.sae, kme: p.pem.kme };
 }
 
 /** The reference ledger's square: four sites, each linked to two others; v3 has a colleague. */
