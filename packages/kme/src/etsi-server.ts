@@ -25,7 +25,7 @@ export function clientName(socket: TLSSocket): string | null {
     name = null;
     if (socket.authorized) {
       const cn = socket.getPeerCertificate()?.subject?.CN;
-      name = typeof cn === 'string' ? cn : Array.isArray(cn) ? null : null;
+      name = typeof cn === 'string' ? cn : null; // several CNs: not an SAE certificate
     }
     peerNames.set(socket, name);
   }

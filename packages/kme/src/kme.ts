@@ -575,8 +575,8 @@ export class Kme {
   async #onProbe(from: string, msg: ProbeMsg): Promise<PeerReply> {
     if (msg.hop >= msg.path.length || msg.path[msg.hop] !== this.id || msg.path[msg.hop - 1] !== from)
       throw new StoreError('NOT_RECEIVED', 'probe: this KME is not the next hop of the path');
-    const inLink = this.#topo.linkBetween(from, this.id)!;
-    this.#runtimeFor(from, inLink.id);
+    const inLink = this.#topo.linkBetween(from, this.id);
+    if (!inLink) throw new StoreError('NOT_RECEIVED', `probe: no link from ${from} to ${this.id}`);
     const incoming = this.#store.available(inLink.id, from, false);
     if (msg.hop === msg.path.length - 1) return { ok: true, bytes: incoming };
     const next = msg.path[msg.hop + 1]!;
@@ -616,14 +616,14 @@ export class Kme {
       rt.cut = c.cut;
       this.#onEvent({ kme: this.id, event: c.cut ? 'link-cut' : 'link-restored', link: linkId });
     }
-    const alarm = this.performance(rt).alarm;
+    const { alarm, qber } = this.performance(rt);
     if (alarm !== rt.alarm) {
       rt.alarm = alarm;
       this.#onEvent({
         kme: this.id,
         event: alarm ? 'alarm' : 'alarm-cleared',
         link: linkId,
-        detail: { qber: this.performance(rt).qber },
+        detail: { qber },
       });
     }
     return rt;

@@ -115,7 +115,6 @@ export async function startNetwork(opts: RunOptions): Promise<RunningNetwork> {
       if (opts.site) {
         const p = await startPeerServer({
           kme,
-          topology,
           tls: tls.get(id)!,
           host: site.host,
           port: site.peerPort,

@@ -80,6 +80,8 @@ export class KmeStore {
   #waiters: Waiter[] = [];
   readonly #onFatal: (e: unknown) => void;
   readonly #q;
+  /** Runs a function as a savepoint inside the open transaction (built once: a hot path). */
+  readonly #savepoint: (fn: () => unknown) => unknown;
 
   constructor(
     path: string,
@@ -97,6 +99,7 @@ export class KmeStore {
     this.#db.pragma('secure_delete = ON');
     this.#db.exec(SCHEMA);
     const db = this.#db;
+    this.#savepoint = db.transaction((fn: () => unknown) => fn());
     this.#q = {
       stream: db.prepare<[string, string], { alloc: number; end_: number; ready: number }>(
         'SELECT alloc, end_, ready FROM streams WHERE link = ? AND dir = ?',
@@ -148,7 +151,7 @@ export class KmeStore {
     try {
       // Inside the open transaction better-sqlite3 runs this as a prepared savepoint: if fn
       // throws, only its own changes are undone.
-      result = this.#db.transaction(fn)();
+      result = this.#savepoint(fn) as T;
     } catch (e) {
       return Promise.reject(e);
     }

@@ -91,14 +91,11 @@ export function httpsTransport(
 /** The KME-to-KME endpoint: only neighbouring KMEs, by their certificate, may call. */
 export async function startPeerServer(opts: {
   kme: Kme;
-  topology: Topology;
   tls: TlsMaterial;
   host: string;
   port: number;
 }): Promise<{ app: FastifyInstance; url: string }> {
-  const neighbours = new Set(
-    opts.topology.linksOf(opts.kme.id).map((l) => (l.a === opts.kme.id ? l.b : l.a)),
-  );
+  const neighbours = new Set([...opts.kme.links.values()].map((rt) => rt.peer));
   const app = Fastify({
     https: {
       ca: opts.tls.ca,
