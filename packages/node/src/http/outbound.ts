@@ -1,7 +1,8 @@
 /**
- * The one wrapper every outbound HTTPS call goes through (QRNG services, ETSI 014 KMEs). It always verifies the server's certificate (there is no switch to turn that off),
- * enforces a whole-request deadline and a response-size cap, parses JSON, and classifies
- * every failure into a stable code:
+ * The one wrapper every outbound HTTPS call goes through (QRNG services, ETSI 014 KMEs). It
+ * always verifies the server's certificate (there is no switch to turn that off), enforces a
+ * whole-request deadline and a response-size cap, and classifies every failure into a stable
+ * code (`getJson` adds the JSON parse):
  *
  *   HTTP_TLS        certificate or handshake failure    HTTP_TIMEOUT   deadline passed
  *   HTTP_CONNECT    DNS, refused, reset                 HTTP_STATUS    non-2xx answer
