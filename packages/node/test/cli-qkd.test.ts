@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ function startKme(
   config: string,
   site: string,
   data: string,
-): Promise<{ child: ChildProcess; etsi: string }> {
+): Promise<{ child: ChildProcess; etsi: string; peer: string }> {
   const child = spawn(
     process.execPath,
     [...ARGS, 'kme', '--config', config, '--site', site, '--data', data],
@@ -59,8 +60,8 @@ function startKme(
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (l) => {
-      const m = JSON.parse(l) as { event: string; sites?: Record<string, { etsi: string }> };
-      if (m.event === 'ready') resolve({ child, etsi: m.sites![site]!.etsi });
+      const m = JSON.parse(l) as { event: string; sites?: Record<string, { etsi: string; peer: string }> };
+      if (m.event === 'ready') resolve({ child, ...m.sites![site]! });
     });
     child.on('exit', (code) => reject(new Error(`kme ${site} exited ${code}: ${err}`)));
   });
@@ -88,7 +89,7 @@ test('three qledger kme processes: direct and relayed keys match across processe
   };
   const file = join(dir, 'net.json');
   writeFileSync(file, JSON.stringify(config));
-  const kmes: Record<string, { child: ChildProcess; etsi: string }> = {};
+  const kmes: Record<string, { child: ChildProcess; etsi: string; peer: string }> = {};
   for (const s of ['kme-a', 'kme-b', 'kme-c']) kmes[s] = await startKme(file, s, join(dir, s));
   const client = (sae: string, s: string) =>
     new Etsi014Client({
@@ -135,6 +136,43 @@ test('three qledger kme processes: direct and relayed keys match across processe
     rev.map((k) => k.keyId),
   );
   for (const k of rev) assert.deepEqual(revGot.find((g) => g.keyId === k.keyId)!.key, k.key);
+
+  // The peer port answers only neighbouring KMEs, and only well-formed messages.
+  const peer = (to: string, from: { cert: string; key: string }, body: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        `${kmes[to]!.peer}/peer/v1/message`,
+        {
+          method: 'POST',
+          ca: pki.ca,
+          ...from,
+          agent: false,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => {
+            b += c.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const probe = JSON.stringify({ type: 'probe', path: ['kme-b', 'kme-c'], hop: 1 });
+  assert.equal(
+    (await peer('kme-c', pki.kme['kme-a']!, probe)).status,
+    401,
+    'kme-a is not a neighbour of kme-c',
+  );
+  assert.equal((await peer('kme-c', pki.sae.v3!, probe)).status, 401, 'an SAE certificate is not a KME');
+  const bad = await peer('kme-c', pki.kme['kme-b']!, JSON.stringify({ type: 'probe', path: 'kme-c' }));
+  assert.equal(bad.status, 400);
+  assert.equal((JSON.parse(bad.body) as { code: string }).code, 'BAD_MESSAGE');
+  const ok = await peer('kme-c', pki.kme['kme-b']!, probe);
+  assert.equal(ok.status, 200);
+  assert.equal((JSON.parse(ok.body) as { ok: boolean }).ok, true);
 });
 
 test('qkd-net and kme: usage errors exit 2, config errors exit 1 naming the field', () => {
