@@ -52,7 +52,12 @@ async function forDuration(seconds: number, worker: () => Promise<number>): Prom
   let done = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) done += await worker();
+      // Not `done += await worker()`: that reads `done` before the await, so the 16 workers
+      // would overwrite each other's counts.
+      while (performance.now() < end) {
+        const n = await worker();
+        done += n;
+      }
     }),
   );
   return done / seconds;
