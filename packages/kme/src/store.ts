@@ -3,8 +3,13 @@
  * for their slave SAEs, and the record of every key_ID issued or received.
  *
  * Writes go through a group commit: an operation runs synchronously inside the open
- * transaction and its promise resolves only after the COMMIT that made it durable
- * (synchronous = FULL, so an fsync). Every caller answers its SAE or peer only after that,
+ * transaction and its promise resolves only after the COMMIT that made it durable. With
+ * durability `full` that means an fdatasync of the write-ahead log, run on libuv's thread
+ * pool so the event loop keeps serving requests while the disk works; commits made while
+ * one sync is under way share the next. SQLite itself runs with synchronous = NORMAL, which
+ * in WAL mode still syncs the log before every checkpoint and the database after it, so the
+ * checkpoint never overwrites a log frame that is not yet in the database file; our own sync
+ * adds what NORMAL leaves out, the log's durability at each commit. Every caller answers its SAE or peer only after that,
  * so nothing is ever handed out that a crash could bring back: a key is removed in the same
  * durable write that precedes its delivery. Operations that arrive while a commit is open
  * share it, which is what makes thousands of keys per second possible with one fsync per
@@ -15,6 +20,9 @@
  * master. Bytes are kept in rows of at most ROW_BYTES, each deleted once used up. `alloc` is the next byte to hand out, `end` the next byte to arrive and
  * `ready` how far the peer is known to hold the same bytes.
  */
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
 export const ROW_BYTES = 1024;
@@ -73,11 +81,50 @@ interface Waiter {
   readonly reject: (e: unknown) => void;
 }
 
+/** How often the checkpointer copies the log into the database file. */
+const CHECKPOINT_MS = 250;
+/** A log of more frames than this (4 KiB each) is rewound by a RESTART checkpoint. */
+const RESTART_FRAMES = 16_384;
+
+/**
+ * The checkpointer thread: its own connection to the same file, a PASSIVE checkpoint every
+ * CHECKPOINT_MS (a no-op when the log is empty). It is unref'd: it never keeps the process up.
+ */
+function startCheckpointer(path: string, onError: (e: unknown) => void): Worker {
+  const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const Database = require(workerData.sqlite);
+     const db = new Database(workerData.path);
+     db.pragma('busy_timeout = 1000');
+     db.pragma('synchronous = NORMAL');
+     db.pragma('secure_delete = ON');
+     setInterval(() => {
+       const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+       // Under load without pause the writer may never start on a fully copied log (only then
+       // does it rewind it): past the limit, RESTART makes the next writer rewind.
+       if (r.log > workerData.restartFrames) db.pragma('wal_checkpoint(RESTART)');
+     }, workerData.ms);`,
+    { eval: true, workerData: { sqlite, path, ms: CHECKPOINT_MS, restartFrames: RESTART_FRAMES } },
+  );
+  worker.unref();
+  worker.on('error', onError);
+  return worker;
+}
+
 export class KmeStore {
   readonly #db: Database.Database;
   #open = false;
   #closed = false;
   #waiters: Waiter[] = [];
+  /** Committed but not yet synced (durability full on a file). */
+  #unsynced: Waiter[] = [];
+  /** The batch whose sync is under way. */
+  #inflight: Waiter[] | null = null;
+  /** The write-ahead log, opened at the first sync; null for `normal` or `:memory:`. */
+  readonly #walPath: string | null;
+  #walFd: number | null = null;
+  readonly #checkpointer: Worker | null = null;
   readonly #onFatal: (e: unknown) => void;
   readonly #q;
   /** Runs a function as a savepoint inside the open transaction (built once: a hot path). */
@@ -95,9 +142,22 @@ export class KmeStore {
     this.#db = new Database(path);
     this.#onFatal = onFatal;
     if (path !== ':memory:') this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.#db.pragma('synchronous = NORMAL');
+    this.#walPath = path !== ':memory:' && durability === 'full' ? `${path}-wal` : null;
     this.#db.pragma('secure_delete = ON');
     this.#db.exec(SCHEMA);
+    if (path !== ':memory:') {
+      // Checkpoints (copying the log into the database file, two fsyncs) take tens of
+      // milliseconds; run on this connection they would stall every request behind them.
+      // A second connection in a worker thread does them instead: in WAL mode a PASSIVE
+      // checkpoint runs alongside this connection's writes.
+      this.#db.pragma('wal_autocheckpoint = 0');
+      // A rewound log is cut back to this size, so a burst does not keep its disk space.
+      this.#db.pragma(`journal_size_limit = ${16 * 1024 * 1024}`);
+      this.#checkpointer = startCheckpointer(path, (e) => {
+        if (!this.#closed) this.#fail([], e);
+      });
+    }
     const db = this.#db;
     this.#savepoint = db.transaction((fn: () => unknown) => fn());
     this.#q = {
@@ -168,22 +228,87 @@ export class KmeStore {
     try {
       this.#db.exec('COMMIT');
     } catch (e) {
-      // A commit that fails leaves memory and disk disagreeing about what was handed out:
-      // refuse everything from here on and let the process die rather than guess.
-      for (const w of waiters) w.reject(e);
-      this.#closed = true;
-      this.#onFatal(e);
+      this.#fail(waiters, e);
       return;
     }
-    for (const w of waiters) w.resolve();
+    if (this.#walPath === null) {
+      for (const w of waiters) w.resolve();
+      return;
+    }
+    this.#unsynced.push(...waiters);
+    this.#sync();
   }
 
-  /** Commit what is open and close. */
+  /** A commit or sync that fails leaves memory and disk disagreeing about what was handed
+   * out: refuse everything from here on and let the process die rather than guess. */
+  #fail(waiters: readonly Waiter[], e: unknown): void {
+    for (const w of [...waiters, ...this.#unsynced, ...(this.#inflight ?? [])]) w.reject(e);
+    this.#unsynced = [];
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#closeWal();
+      void this.#checkpointer?.terminate();
+      this.#db.close();
+    }
+    this.#onFatal(e);
+  }
+
+  /** One fdatasync of the log at a time; whoever committed meanwhile waits for the next. */
+  #sync(): void {
+    if (this.#inflight !== null || this.#unsynced.length === 0 || this.#closed) return;
+    const batch = this.#unsynced;
+    this.#unsynced = [];
+    let fd: number;
+    try {
+      fd = this.#walFd ??= openSync(this.#walPath!, 'r');
+    } catch (e) {
+      this.#fail(batch, e);
+      return;
+    }
+    this.#inflight = batch;
+    fdatasync(fd, (err) => {
+      this.#inflight = null;
+      if (this.#closed) {
+        // close() synced and answered this batch itself; crash() and #fail() dropped it.
+        this.#closeWal();
+        return;
+      }
+      if (err) {
+        this.#fail(batch, err);
+        return;
+      }
+      for (const w of batch) w.resolve();
+      this.#sync();
+    });
+  }
+
+  /** Closes the log's descriptor unless a sync still uses it (its callback closes it then). */
+  #closeWal(): void {
+    if (this.#walFd === null || this.#inflight !== null) return;
+    closeSync(this.#walFd);
+    this.#walFd = null;
+  }
+
+  /** Commit what is open, sync it, answer everyone and close. */
   close(): void {
     if (this.#closed) return;
     this.#commit();
+    const unsynced = [...(this.#inflight ?? []), ...this.#unsynced];
+    this.#unsynced = [];
+    if (unsynced.length > 0) {
+      try {
+        this.#walFd ??= openSync(this.#walPath!, 'r');
+        fdatasyncSync(this.#walFd);
+      } catch (e) {
+        this.#fail(unsynced, e);
+        return;
+      }
+    }
     this.#closed = true;
+    this.#closeWal();
+    void this.#checkpointer?.terminate();
     this.#db.close();
+    for (const w of unsynced) w.resolve();
   }
 
   /**
@@ -194,9 +319,12 @@ export class KmeStore {
     if (this.#closed) return;
     if (this.#open) this.#db.exec('ROLLBACK');
     this.#open = false;
-    const waiters = this.#waiters;
+    const waiters = [...this.#waiters, ...this.#unsynced, ...(this.#inflight ?? [])];
     this.#waiters = [];
+    this.#unsynced = [];
     this.#closed = true;
+    this.#closeWal();
+    void this.#checkpointer?.terminate();
     this.#db.close();
     for (const w of waiters) w.reject(new StoreError('CLOSED', 'the KME crashed'));
   }
