@@ -1,0 +1,3 @@
+export * from './leader.js';
+export * from './machine.js';
+export * from './types.js';

@@ -1,0 +1,666 @@
+/**
+ * The consensus protocol as a pure state machine: step(state, event) → { state, actions }.
+ *
+ * It is the Tendermint algorithm (Buchman, Kwon and Milosevic, "The latest gossip on BFT
+ * consensus", 2018) in the shape ARCHITECTURE.md asks for: per height, rounds of PROPOSE →
+ * PREPARE (prevote) → COMMIT (precommit), with a round change (view change) whenever a round
+ * fails. Tendermint was chosen over PBFT because its view change is the same code path as
+ * its normal case (locks carried in the proposal's validRound), which leaves fewer places for
+ * a safety bug to hide.
+ *
+ * - n validators tolerate f = ⌊(n − 1)/3⌋ Byzantine ones; a quorum is ⌊2n/3⌋ + 1 distinct
+ *   validators (2f + 1 when n = 3f + 1; for other n it is what makes two quorums share an
+ *   honest validator).
+ * - Votes are counted per voter; a second, different vote of one voter in one round is an
+ *   equivocation: reported as a fault and never counted.
+ * - Precommits for a block are signed; a quorum of them is the block's commit certificate.
+ * - No clock, I/O or randomness: timeouts arrive as events the runtime scheduled, blocks are
+ *   built and validated by the runtime on request, and messages arrive already authenticated
+ *   by their link's Toeplitz MAC (`from` is the verified sender).
+ * - Liveness under lossy links: a `tick` re-sends this validator's own messages of its round;
+ *   a validator that hears from one at a lower height answers with the decision it missed.
+ */
+
+import { fromHex } from '../bytes.js';
+import { encode } from '../codec/index.js';
+import { DOMAIN, labelPrefix } from '../crypto/domain.js';
+import type {
+  CertSig,
+  CommitCert,
+  ConsensusAction,
+  ConsensusEvent,
+  ConsensusMsg,
+  ConsensusParams,
+  DecisionMsg,
+  LockedValue,
+  OwnVote,
+  ProposalMsg,
+  Snapshot,
+  Step,
+  VoteMsg,
+} from './types.js';
+
+/** Messages kept per validator for the next height. */
+const NEXT_HEIGHT_BUFFER = 8;
+
+/** How many rounds ahead of ours messages are kept. */
+const ROUND_WINDOW = 4;
+
+export function faultTolerance(n: number): number {
+  return Math.floor((n - 1) / 3);
+}
+
+export function quorumSize(n: number): number {
+  return Math.floor((2 * n) / 3) + 1;
+}
+
+/** What a vote signature covers: chain, height, round and block digest, domain-separated
+ * (prevotes and precommits under different labels, so one is never taken for the other). */
+export function votePayload(
+  type: 'prevote' | 'precommit',
+  chainId: string,
+  height: number,
+  round: number,
+  digest: string,
+): Uint8Array {
+  const body = encode([chainId, height, round, fromHex(digest)]);
+  const prefix = labelPrefix(type === 'precommit' ? DOMAIN.COMMIT_CERT : DOMAIN.CONSENSUS_VOTE);
+  const out = new Uint8Array(prefix.length + body.length);
+  out.set(prefix);
+  out.set(body, prefix.length);
+  return out;
+}
+
+/**
+ * Check a commit certificate on its own: a quorum of distinct validators' valid signatures
+ * over the same (height, round, digest). What an auditor or light client runs.
+ */
+export function verifyCommitCert(
+  cert: CommitCert,
+  opts: {
+    chainId: string;
+    n: number;
+    verify: (voter: number, payload: Uint8Array, sig: Uint8Array) => boolean;
+  },
+): string | null {
+  if (!/^[0-9a-f]+$/.test(cert.digest) || cert.digest.length % 2 !== 0) return 'digest is not hex';
+  return verifyQuorum('precommit', cert.height, cert.round, cert.digest, cert.sigs, opts);
+}
+
+function verifyQuorum(
+  type: 'prevote' | 'precommit',
+  height: number,
+  round: number,
+  digest: string,
+  sigs: readonly CertSig[],
+  opts: {
+    chainId: string;
+    n: number;
+    verify: (voter: number, payload: Uint8Array, sig: Uint8Array) => boolean;
+  },
+): string | null {
+  if (!Array.isArray(sigs)) return 'signatures missing';
+  const payload = votePayload(type, opts.chainId, height, round, digest);
+  const seen = new Set<number>();
+  for (const s of sigs) {
+    if (typeof s !== 'object' || s === null || !(s.sig instanceof Uint8Array)) return 'signature malformed';
+    if (!Number.isInteger(s.voter) || s.voter < 0 || s.voter >= opts.n) return `voter ${s.voter} is unknown`;
+    if (seen.has(s.voter)) return `voter ${s.voter} signs twice`;
+    if (!opts.verify(s.voter, payload, s.sig)) return `voter ${s.voter}'s signature does not verify`;
+    seen.add(s.voter);
+  }
+  if (seen.size < quorumSize(opts.n)) return `${seen.size} signatures, a quorum is ${quorumSize(opts.n)}`;
+  return null;
+}
+
+interface Vote {
+  readonly digest: string | null;
+  readonly sig?: Uint8Array;
+}
+
+interface RoundVotes {
+  proposal: { block: Uint8Array; digest: string; validRound: number; pol?: readonly CertSig[] } | null;
+  prevotes: Map<number, Vote>;
+  precommits: Map<number, Vote>;
+}
+
+export interface ConsensusState {
+  readonly params: ConsensusParams;
+  readonly height: number;
+  readonly round: number;
+  readonly step: Step;
+  readonly locked: LockedValue | null;
+  readonly valid: LockedValue | null;
+  /** Votes and proposals of the current height, per round. */
+  readonly rounds: ReadonlyMap<number, RoundVotes>;
+  /** Validation results of blocks at the current height: true, false or pending. */
+  readonly validity: ReadonlyMap<string, boolean | 'pending'>;
+  /** "For the first time" rules that have fired at this height (Tendermint lines 34, 36, 47). */
+  readonly fired: ReadonlySet<string>;
+  /** The highest round above ours in which each validator has spoken (one entry per
+   * validator, so a Byzantine one cannot grow it). */
+  readonly ahead: ReadonlyMap<number, number>;
+  /** Blocks this validator proposed at this height, per round. */
+  readonly proposed: ReadonlyMap<number, Uint8Array>;
+  /** Waiting for the runtime to build the block for this round. */
+  readonly awaitingBlock: number | null;
+  readonly started: boolean;
+  /** Messages for the next height, which often arrive just before our own decision. */
+  readonly next: readonly { readonly from: number; readonly msg: ConsensusMsg }[];
+}
+
+export interface StepResult {
+  readonly state: ConsensusState;
+  readonly actions: readonly ConsensusAction[];
+}
+
+/** A validator at `height` (the next to decide), or where its snapshot left it. */
+export function initialState(params: ConsensusParams, height: number, snapshot?: Snapshot): ConsensusState {
+  const s: Mutable = {
+    params,
+    height,
+    round: 0,
+    step: 'propose',
+    locked: null,
+    valid: null,
+    rounds: new Map(),
+    validity: new Map(),
+    fired: new Set(),
+    ahead: new Map(),
+    proposed: new Map(),
+    awaitingBlock: null,
+    started: false,
+    next: [],
+  };
+  if (snapshot && snapshot.height === height) {
+    s.round = snapshot.round;
+    s.step = snapshot.step;
+    s.locked = snapshot.locked;
+    s.valid = snapshot.valid;
+    for (const v of snapshot.votes) {
+      const r = roundOf(s, v.round);
+      (v.type === 'prevote' ? r.prevotes : r.precommits).set(
+        params.self,
+        v.sig ? { digest: v.digest, sig: v.sig } : { digest: v.digest },
+      );
+    }
+    for (const p of snapshot.proposals) s.proposed.set(p.round, p.block);
+    if (s.locked) s.validity.set(s.locked.digest, true);
+    if (s.valid) s.validity.set(s.valid.digest, true);
+  }
+  return s;
+}
+
+type Mutable = {
+  -readonly [K in keyof ConsensusState]: ConsensusState[K] extends ReadonlyMap<infer A, infer B>
+    ? Map<A, B>
+    : ConsensusState[K] extends ReadonlySet<infer A>
+      ? Set<A>
+      : ConsensusState[K];
+};
+
+function clone(s: ConsensusState): Mutable {
+  const rounds = new Map<number, RoundVotes>();
+  for (const [r, v] of s.rounds)
+    rounds.set(r, { proposal: v.proposal, prevotes: new Map(v.prevotes), precommits: new Map(v.precommits) });
+  return {
+    ...s,
+    rounds,
+    validity: new Map(s.validity),
+    fired: new Set(s.fired),
+    ahead: new Map(s.ahead),
+    proposed: new Map(s.proposed),
+  };
+}
+
+function roundOf(s: Mutable, round: number): RoundVotes {
+  let r = s.rounds.get(round);
+  if (!r) {
+    r = { proposal: null, prevotes: new Map(), precommits: new Map() };
+    s.rounds.set(round, r);
+  }
+  return r;
+}
+
+export function step(state: ConsensusState, event: ConsensusEvent): StepResult {
+  const s = clone(state);
+  const out: ConsensusAction[] = [];
+  switch (event.type) {
+    case 'start':
+      if (!s.started) {
+        s.started = true;
+        startRound(s, s.round, out, true);
+      }
+      break;
+    case 'message':
+      if (s.started) onMessage(s, event.from, event.msg, out);
+      break;
+    case 'timeout':
+      if (s.started) onTimeout(s, event.step, event.height, event.round, out);
+      break;
+    case 'block':
+      if (s.started && event.height === s.height && event.round === s.round && s.awaitingBlock === s.round) {
+        s.awaitingBlock = null;
+        propose(s, event.block, -1, out);
+      }
+      break;
+    case 'validated':
+      if (event.height === s.height && s.validity.get(event.digest) === 'pending')
+        s.validity.set(event.digest, event.valid);
+      break;
+    case 'tick':
+      if (s.started) retransmit(s, out);
+      break;
+  }
+  if (s.started) advance(s, out);
+  return { state: s, actions: out };
+}
+
+// ---- rounds -----------------------------------------------------------------------------
+
+function startRound(s: Mutable, round: number, out: ConsensusAction[], resuming = false): void {
+  const p = s.params;
+  if (!resuming || round !== s.round) {
+    s.round = round;
+    s.step = 'propose';
+  }
+  if (round > 0 && !resuming) out.push({ type: 'roundChange', height: s.height, round });
+  for (const [who, r] of [...s.ahead]) if (r <= round) s.ahead.delete(who);
+  out.push({
+    type: 'schedule',
+    step: 'propose',
+    height: s.height,
+    round,
+    ms: timeoutMs(s, 'propose', round),
+  });
+  if (s.step !== 'propose') return; // resumed after a crash past the proposal: the votes stand
+  if (p.proposer(s.height, round) !== p.self) return;
+  const already = s.proposed.get(round);
+  if (already)
+    propose(s, already, s.valid && s.valid.block === already ? s.valid.round : -1, out, true, s.valid?.pol);
+  else if (s.valid) propose(s, s.valid.block, s.valid.round, out, false, s.valid.pol);
+  else {
+    s.awaitingBlock = round;
+    out.push({ type: 'requestBlock', height: s.height, round });
+  }
+}
+
+function propose(
+  s: Mutable,
+  block: Uint8Array,
+  validRound: number,
+  out: ConsensusAction[],
+  resend = false,
+  pol?: readonly CertSig[],
+) {
+  const digest = s.params.crypto.digest(block);
+  const msg: ProposalMsg =
+    validRound >= 0 && pol
+      ? { type: 'proposal', height: s.height, round: s.round, validRound, block, pol }
+      : { type: 'proposal', height: s.height, round: s.round, validRound: -1, block };
+  if (!resend) {
+    s.proposed.set(s.round, block);
+    out.push({ type: 'persist', snapshot: snapshot(s) });
+  }
+  out.push({ type: 'broadcast', msg });
+  roundOf(s, s.round).proposal = msg.pol
+    ? { block, digest, validRound: msg.validRound, pol: msg.pol }
+    : { block, digest, validRound: msg.validRound };
+  if (!s.validity.has(digest)) s.validity.set(digest, true); // built by our own runtime
+}
+
+function timeoutMs(s: Mutable, step: Step, round: number): number {
+  const t = s.params.timeouts;
+  const base = step === 'propose' ? t.proposeMs : step === 'prevote' ? t.prevoteMs : t.precommitMs;
+  return base + round * t.deltaMs;
+}
+
+function onTimeout(s: Mutable, step: Step, height: number, round: number, out: ConsensusAction[]): void {
+  if (height !== s.height || round !== s.round) return;
+  if (step === 'propose' && s.step === 'propose') vote(s, 'prevote', null, out);
+  else if (step === 'prevote' && s.step === 'prevote') vote(s, 'precommit', null, out);
+  else if (step === 'precommit') startRound(s, round + 1, out);
+}
+
+function vote(
+  s: Mutable,
+  type: 'prevote' | 'precommit',
+  digest: string | null,
+  out: ConsensusAction[],
+): void {
+  const p = s.params;
+  const r = roundOf(s, s.round);
+  const sig =
+    digest !== null ? p.crypto.sign(votePayload(type, p.chainId, s.height, s.round, digest)) : undefined;
+  (type === 'prevote' ? r.prevotes : r.precommits).set(p.self, sig ? { digest, sig } : { digest });
+  s.step = type;
+  out.push({ type: 'persist', snapshot: snapshot(s) });
+  const msg: VoteMsg = sig
+    ? { type, height: s.height, round: s.round, digest, sig }
+    : { type, height: s.height, round: s.round, digest };
+  out.push({ type: 'broadcast', msg });
+}
+
+function snapshot(s: Mutable): Snapshot {
+  const votes: OwnVote[] = [];
+  for (const [round, r] of s.rounds) {
+    for (const type of ['prevote', 'precommit'] as const) {
+      const v = (type === 'prevote' ? r.prevotes : r.precommits).get(s.params.self);
+      if (v !== undefined)
+        votes.push(v.sig ? { type, round, digest: v.digest, sig: v.sig } : { type, round, digest: v.digest });
+    }
+  }
+  return {
+    height: s.height,
+    round: s.round,
+    step: s.step,
+    locked: s.locked,
+    valid: s.valid,
+    votes,
+    proposals: [...s.proposed].map(([round, block]) => ({ round, block })),
+  };
+}
+
+/**
+ * Re-send this validator's own messages at this height: votes and proposals are MAC'd per
+ * link, not signed, so nobody else can relay them, and a lossy link must not leave a peer
+ * without the prevotes that justify a later re-proposal (Tendermint's POL) or the
+ * precommits and proposal that decide a block. So: everything of the current round; from
+ * earlier rounds the non-nil votes, and our proposals that someone precommitted.
+ */
+function retransmit(s: Mutable, out: ConsensusAction[]): void {
+  const self = s.params.self;
+  for (const [round, r] of [...s.rounds].sort((x, y) => x[0] - y[0])) {
+    if (round > s.round) continue;
+    const current = round === s.round;
+    const mine = s.proposed.get(round);
+    const prop = r.proposal;
+    if (mine && prop && (current || [...r.precommits.values()].some((v) => v.digest === prop.digest)))
+      out.push({
+        type: 'broadcast',
+        msg:
+          prop.validRound >= 0 && prop.pol
+            ? {
+                type: 'proposal',
+                height: s.height,
+                round,
+                validRound: prop.validRound,
+                block: mine,
+                pol: prop.pol,
+              }
+            : { type: 'proposal', height: s.height, round, validRound: -1, block: mine },
+      });
+    for (const type of ['prevote', 'precommit'] as const) {
+      const v = (type === 'prevote' ? r.prevotes : r.precommits).get(self);
+      if (v === undefined || (!current && v.digest === null)) continue;
+      out.push({
+        type: 'broadcast',
+        msg: v.sig
+          ? { type, height: s.height, round, digest: v.digest, sig: v.sig }
+          : { type, height: s.height, round, digest: v.digest },
+      });
+    }
+  }
+}
+
+// ---- messages ---------------------------------------------------------------------------
+
+function wellFormed(msg: ConsensusMsg, n: number): boolean {
+  const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  if (!int(msg.height, 0)) return false;
+  switch (msg.type) {
+    case 'proposal':
+      return (
+        int(msg.round, 0) &&
+        int(msg.validRound, -1) &&
+        msg.validRound < msg.round &&
+        msg.block instanceof Uint8Array &&
+        (msg.pol === undefined || (Array.isArray(msg.pol) && msg.pol.length <= n))
+      );
+    case 'prevote':
+    case 'precommit':
+      return (
+        int(msg.round, 0) &&
+        (msg.digest === null || (typeof msg.digest === 'string' && /^[0-9a-f]{2,128}$/.test(msg.digest))) &&
+        (msg.sig === undefined || msg.sig instanceof Uint8Array)
+      );
+    case 'decision':
+      return (
+        msg.block instanceof Uint8Array &&
+        typeof msg.cert === 'object' &&
+        msg.cert !== null &&
+        Array.isArray(msg.cert.sigs) &&
+        msg.cert.sigs.length <= n &&
+        msg.cert.height === msg.height
+      );
+    default:
+      return false;
+  }
+}
+
+function onMessage(s: Mutable, from: number, msg: ConsensusMsg, out: ConsensusAction[]): void {
+  const p = s.params;
+  if (!Number.isInteger(from) || from < 0 || from >= p.n || from === p.self) return;
+  if (!wellFormed(msg, p.n)) {
+    out.push({ type: 'fault', from, fault: 'bad-message', detail: 'malformed consensus message' });
+    return;
+  }
+  if (msg.type === 'decision') {
+    onDecision(s, from, msg, out);
+    return;
+  }
+  if (msg.height < s.height) {
+    // The sender is behind: it missed our decision at its height.
+    out.push({ type: 'sendDecision', to: from, height: msg.height });
+    return;
+  }
+  if (msg.height > s.height) {
+    // Keep a few for the next height; anything further means we are behind, and a peer
+    // will send us the decision we missed when it hears our messages.
+    if (msg.height === s.height + 1 && s.next.length < NEXT_HEIGHT_BUFFER * p.n)
+      s.next = [...s.next, { from, msg }];
+    return;
+  }
+  if (msg.round > s.round && msg.round > (s.ahead.get(from) ?? -1)) s.ahead.set(from, msg.round);
+  // Votes and proposals are kept for the rounds up to ours and a few ahead; a Byzantine
+  // validator's messages for far rounds only move its `ahead` entry. Honest ones re-send.
+  if (msg.round > s.round + ROUND_WINDOW) return;
+  const r = roundOf(s, msg.round);
+  if (msg.type === 'proposal') {
+    if (p.proposer(msg.height, msg.round) !== from) {
+      out.push({ type: 'fault', from, fault: 'not-proposer', detail: `round ${msg.round} is not theirs` });
+      return;
+    }
+    const digest = p.crypto.digest(msg.block);
+    if (r.proposal) {
+      if (r.proposal.digest !== digest)
+        out.push({
+          type: 'fault',
+          from,
+          fault: 'equivocation',
+          detail: `two proposals in round ${msg.round}`,
+        });
+      return;
+    }
+    if (msg.validRound >= 0) {
+      // A re-proposal must prove its lock: a quorum of signed prevotes from round vr. They
+      // are as good as hearing the prevotes ourselves.
+      const problem = verifyQuorum('prevote', msg.height, msg.validRound, digest, msg.pol ?? [], {
+        chainId: p.chainId,
+        n: p.n,
+        verify: p.crypto.verify,
+      });
+      if (problem) {
+        out.push({ type: 'fault', from, fault: 'bad-signature', detail: `proof of lock: ${problem}` });
+        return;
+      }
+    }
+    r.proposal = msg.pol
+      ? { block: msg.block, digest, validRound: msg.validRound, pol: msg.pol }
+      : { block: msg.block, digest, validRound: msg.validRound };
+    if (!s.validity.has(digest)) {
+      s.validity.set(digest, 'pending');
+      out.push({ type: 'validate', height: s.height, digest, block: msg.block });
+    }
+    return;
+  }
+  if (msg.digest !== null) {
+    if (
+      !msg.sig ||
+      !p.crypto.verify(from, votePayload(msg.type, p.chainId, msg.height, msg.round, msg.digest), msg.sig)
+    ) {
+      out.push({ type: 'fault', from, fault: 'bad-signature', detail: `${msg.type} in round ${msg.round}` });
+      return;
+    }
+  }
+  const votes = msg.type === 'prevote' ? r.prevotes : r.precommits;
+  const had = votes.get(from);
+  if (had === undefined)
+    votes.set(
+      from,
+      msg.sig && msg.digest !== null ? { digest: msg.digest, sig: msg.sig } : { digest: msg.digest },
+    );
+  else if (had.digest !== msg.digest)
+    out.push({
+      type: 'fault',
+      from,
+      fault: 'equivocation',
+      detail: `two ${msg.type}s in round ${msg.round}`,
+    });
+}
+
+function onDecision(s: Mutable, from: number, msg: DecisionMsg, out: ConsensusAction[]): void {
+  const p = s.params;
+  if (msg.height !== s.height) return;
+  const digest = p.crypto.digest(msg.block);
+  const problem =
+    digest !== msg.cert.digest
+      ? 'block does not match its certificate'
+      : verifyCommitCert(msg.cert, { chainId: p.chainId, n: p.n, verify: p.crypto.verify });
+  if (problem) {
+    out.push({ type: 'fault', from, fault: 'bad-decision', detail: problem });
+    return;
+  }
+  decide(s, msg.block, msg.cert, out);
+}
+
+// ---- the rules --------------------------------------------------------------------------
+
+function count<V>(votes: ReadonlyMap<number, V>, pred: (v: V) => boolean): number {
+  let c = 0;
+  for (const v of votes.values()) if (pred(v)) c++;
+  return c;
+}
+
+/** Apply the Tendermint upon-rules until none fires. */
+function advance(s: Mutable, out: ConsensusAction[]): void {
+  const p = s.params;
+  const q = quorumSize(p.n);
+  for (let guard = 0; guard < 64; guard++) {
+    const height = s.height;
+    const round = s.round;
+    const r = roundOf(s, round);
+    const prop = r.proposal;
+    const valid = (d: string) => s.validity.get(d) === true;
+
+    // Decide (line 49): any round with a proposal and a quorum of precommits for it.
+    let decided = false;
+    for (const [rr, votes] of s.rounds) {
+      const pr = votes.proposal;
+      if (!pr || !valid(pr.digest)) continue;
+      if (count(votes.precommits, (v) => v.digest === pr.digest) >= q) {
+        const sigs = [...votes.precommits]
+          .filter(([, v]) => v.digest === pr.digest && v.sig)
+          .map(([voter, v]) => ({ voter, sig: v.sig! }))
+          .sort((a, b) => a.voter - b.voter);
+        decide(s, pr.block, { height, round: rr, digest: pr.digest, sigs }, out);
+        decided = true;
+        break;
+      }
+    }
+    if (decided) continue;
+
+    // Skip ahead (line 55): f + 1 validators are already in higher rounds; join the
+    // highest round that f + 1 of them have reached.
+    const f = faultTolerance(p.n);
+    const ahead = [...s.ahead.values()].filter((rr) => rr > round).sort((a, b) => b - a);
+    if (ahead.length >= f + 1) {
+      startRound(s, ahead[f]!, out);
+      continue;
+    }
+
+    if (s.step === 'propose' && prop && prop.validRound === -1 && s.validity.get(prop.digest) !== 'pending') {
+      // Line 22: a fresh proposal.
+      const ok = valid(prop.digest) && (s.locked === null || s.locked.digest === prop.digest);
+      vote(s, 'prevote', ok ? prop.digest : null, out);
+      continue;
+    }
+    if (s.step === 'propose' && prop && prop.validRound >= 0 && s.validity.get(prop.digest) !== 'pending') {
+      // Line 28: a re-proposal backed by a quorum of prevotes in round vr. Its proof of
+      // lock was verified on receipt (or it is our own), so the quorum is established even
+      // where an equivocator sent us a different prevote of its own.
+      const ok =
+        valid(prop.digest) &&
+        (s.locked === null || s.locked.round <= prop.validRound || s.locked.digest === prop.digest);
+      vote(s, 'prevote', ok ? prop.digest : null, out);
+      continue;
+    }
+    if (s.step === 'prevote' && r.prevotes.size >= q && !s.fired.has(`pv:${round}`)) {
+      // Line 34.
+      s.fired.add(`pv:${round}`);
+      out.push({ type: 'schedule', step: 'prevote', height, round, ms: timeoutMs(s, 'prevote', round) });
+    }
+    if (
+      prop &&
+      valid(prop.digest) &&
+      s.step !== 'propose' &&
+      !s.fired.has(`lock:${round}`) &&
+      count(r.prevotes, (v) => v.digest === prop.digest) >= q
+    ) {
+      // Line 36: lock on a block a quorum prevoted; keep their signatures as its proof.
+      s.fired.add(`lock:${round}`);
+      const pol = [...r.prevotes]
+        .filter(([, v]) => v.digest === prop.digest && v.sig)
+        .map(([voter, v]) => ({ voter, sig: v.sig! }))
+        .sort((a, b) => a.voter - b.voter);
+      const value = { round, digest: prop.digest, block: prop.block, pol };
+      s.valid = value;
+      if (s.step === 'prevote') {
+        s.locked = value;
+        vote(s, 'precommit', prop.digest, out);
+      } else out.push({ type: 'persist', snapshot: snapshot(s) });
+      continue;
+    }
+    if (s.step === 'prevote' && count(r.prevotes, (v) => v.digest === null) >= q) {
+      // Line 44.
+      vote(s, 'precommit', null, out);
+      continue;
+    }
+    if (r.precommits.size >= q && !s.fired.has(`pc:${round}`)) {
+      // Line 47.
+      s.fired.add(`pc:${round}`);
+      out.push({ type: 'schedule', step: 'precommit', height, round, ms: timeoutMs(s, 'precommit', round) });
+    }
+    return;
+  }
+}
+
+function decide(s: Mutable, block: Uint8Array, cert: CommitCert, out: ConsensusAction[]): void {
+  out.push({ type: 'commit', height: s.height, block, cert });
+  s.height += 1;
+  s.round = 0;
+  s.step = 'propose';
+  s.locked = null;
+  s.valid = null;
+  s.rounds = new Map();
+  s.validity = new Map();
+  s.fired = new Set();
+  s.ahead = new Map();
+  s.proposed = new Map();
+  s.awaitingBlock = null;
+  const buffered = s.next;
+  s.next = [];
+  out.push({ type: 'persist', snapshot: snapshot(s) });
+  startRound(s, 0, out);
+  for (const b of buffered) onMessage(s, b.from, b.msg, out);
+}
