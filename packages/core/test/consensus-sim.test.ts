@@ -5,7 +5,7 @@
  * honest validators commit different blocks at one height; every certificate verifies) and
  * liveness (after the network stabilises, every transaction commits on every honest
  * validator). A failing seed is printed: QLEDGER_SIM_SEED=<seed> npm test -- consensus-sim
- * replays it alone. `npm run bench -- consensus-sweep` runs a longer sweep.
+ * replays it alone.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
