@@ -9,16 +9,17 @@
  * one sync is under way share the next. SQLite itself runs with synchronous = NORMAL, which
  * in WAL mode still syncs the log before every checkpoint and the database after it, so the
  * checkpoint never overwrites a log frame that is not yet in the database file; our own sync
- * adds what NORMAL leaves out, the log's durability at each commit. Every caller answers its SAE or peer only after that,
- * so nothing is ever handed out that a crash could bring back: a key is removed in the same
- * durable write that precedes its delivery. Operations that arrive while a commit is open
- * share it, which is what makes thousands of keys per second possible with one fsync per
- * batch. secure_delete overwrites freed pages, so erased key material does not linger in the
- * database file.
+ * adds what NORMAL leaves out, the log's durability at each commit. Every caller answers its
+ * SAE or peer only after that, so nothing is ever handed out that a crash could bring back:
+ * a key is removed in the same durable write that precedes its delivery. Operations that
+ * arrive while a commit is open share it, which is what makes thousands of keys per second
+ * possible with one sync per batch. secure_delete overwrites freed pages, so erased key
+ * material does not linger in the database file.
  *
  * A stream is one direction of one link: the bytes that the KME named by `dir` hands out as
- * master. Bytes are kept in rows of at most ROW_BYTES, each deleted once used up. `alloc` is the next byte to hand out, `end` the next byte to arrive and
- * `ready` how far the peer is known to hold the same bytes.
+ * master. Bytes are kept in rows of at most ROW_BYTES, each deleted once used up. `alloc` is
+ * the next byte to hand out, `end` the next byte to arrive and `ready` how far the peer is
+ * known to hold the same bytes.
  */
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -244,12 +245,7 @@ export class KmeStore {
   #fail(waiters: readonly Waiter[], e: unknown): void {
     for (const w of [...waiters, ...this.#unsynced, ...(this.#inflight ?? [])]) w.reject(e);
     this.#unsynced = [];
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#closeWal();
-      void this.#checkpointer?.terminate();
-      this.#db.close();
-    }
+    if (!this.#closed) this.#shutdown();
     this.#onFatal(e);
   }
 
@@ -260,7 +256,7 @@ export class KmeStore {
     this.#unsynced = [];
     let fd: number;
     try {
-      fd = this.#walFd ??= openSync(this.#walPath!, 'r');
+      fd = this.#wal();
     } catch (e) {
       this.#fail(batch, e);
       return;
@@ -282,6 +278,20 @@ export class KmeStore {
     });
   }
 
+  /** The log's descriptor, opened at the first sync (SQLite creates the file on first write). */
+  #wal(): number {
+    this.#walFd ??= openSync(this.#walPath!, 'r');
+    return this.#walFd;
+  }
+
+  /** Mark closed, then release the log descriptor, the checkpointer and the database. */
+  #shutdown(): void {
+    this.#closed = true;
+    this.#closeWal();
+    void this.#checkpointer?.terminate();
+    this.#db.close();
+  }
+
   /** Closes the log's descriptor unless a sync still uses it (its callback closes it then). */
   #closeWal(): void {
     if (this.#walFd === null || this.#inflight !== null) return;
@@ -297,17 +307,13 @@ export class KmeStore {
     this.#unsynced = [];
     if (unsynced.length > 0) {
       try {
-        this.#walFd ??= openSync(this.#walPath!, 'r');
-        fdatasyncSync(this.#walFd);
+        fdatasyncSync(this.#wal());
       } catch (e) {
         this.#fail(unsynced, e);
         return;
       }
     }
-    this.#closed = true;
-    this.#closeWal();
-    void this.#checkpointer?.terminate();
-    this.#db.close();
+    this.#shutdown();
     for (const w of unsynced) w.resolve();
   }
 
@@ -322,10 +328,7 @@ export class KmeStore {
     const waiters = [...this.#waiters, ...this.#unsynced, ...(this.#inflight ?? [])];
     this.#waiters = [];
     this.#unsynced = [];
-    this.#closed = true;
-    this.#closeWal();
-    void this.#checkpointer?.terminate();
-    this.#db.close();
+    this.#shutdown();
     for (const w of waiters) w.reject(new StoreError('CLOSED', 'the KME crashed'));
   }
 

@@ -21,7 +21,7 @@
  *   a validator that hears from one at a lower height answers with the decision it missed.
  */
 
-import { fromHex } from '../bytes.js';
+import { concatBytes, equalBytes, fromHex } from '../bytes.js';
 import { encode } from '../codec/index.js';
 import { DOMAIN, labelPrefix } from '../crypto/domain.js';
 import type {
@@ -63,12 +63,10 @@ export function votePayload(
   round: number,
   digest: string,
 ): Uint8Array {
-  const body = encode([chainId, height, round, fromHex(digest)]);
-  const prefix = labelPrefix(type === 'precommit' ? DOMAIN.COMMIT_CERT : DOMAIN.CONSENSUS_VOTE);
-  const out = new Uint8Array(prefix.length + body.length);
-  out.set(prefix);
-  out.set(body, prefix.length);
-  return out;
+  return concatBytes(
+    labelPrefix(type === 'precommit' ? DOMAIN.COMMIT_CERT : DOMAIN.CONSENSUS_VOTE),
+    encode([chainId, height, round, fromHex(digest)]),
+  );
 }
 
 /**
@@ -118,8 +116,45 @@ interface Vote {
   readonly sig?: Uint8Array;
 }
 
+/** A vote as kept: the signature only when there is one (votes for nothing are unsigned). */
+function voteOf(digest: string | null, sig: Uint8Array | undefined): Vote {
+  return sig && digest !== null ? { digest, sig } : { digest };
+}
+
+function voteMsg(type: 'prevote' | 'precommit', height: number, round: number, v: Vote): VoteMsg {
+  return v.sig
+    ? { type, height, round, digest: v.digest, sig: v.sig }
+    : { type, height, round, digest: v.digest };
+}
+
+/** A proposal; a re-proposal (validRound ≥ 0) only with its proof of lock. */
+function proposalMsg(
+  height: number,
+  round: number,
+  block: Uint8Array,
+  validRound: number,
+  pol: readonly CertSig[] | undefined,
+): ProposalMsg {
+  return validRound >= 0 && pol
+    ? { type: 'proposal', height, round, validRound, block, pol }
+    : { type: 'proposal', height, round, validRound: -1, block };
+}
+
+interface HeldProposal {
+  readonly block: Uint8Array;
+  readonly digest: string;
+  readonly validRound: number;
+  readonly pol?: readonly CertSig[];
+}
+
+function heldProposal(msg: ProposalMsg, digest: string): HeldProposal {
+  return msg.pol
+    ? { block: msg.block, digest, validRound: msg.validRound, pol: msg.pol }
+    : { block: msg.block, digest, validRound: msg.validRound };
+}
+
 interface RoundVotes {
-  proposal: { block: Uint8Array; digest: string; validRound: number; pol?: readonly CertSig[] } | null;
+  proposal: HeldProposal | null;
   prevotes: Map<number, Vote>;
   precommits: Map<number, Vote>;
 }
@@ -179,10 +214,7 @@ export function initialState(params: ConsensusParams, height: number, snapshot?:
     s.valid = snapshot.valid;
     for (const v of snapshot.votes) {
       const r = roundOf(s, v.round);
-      (v.type === 'prevote' ? r.prevotes : r.precommits).set(
-        params.self,
-        v.sig ? { digest: v.digest, sig: v.sig } : { digest: v.digest },
-      );
+      (v.type === 'prevote' ? r.prevotes : r.precommits).set(params.self, voteOf(v.digest, v.sig));
     }
     for (const p of snapshot.proposals) s.proposed.set(p.round, p.block);
     if (s.locked) s.validity.set(s.locked.digest, true);
@@ -294,18 +326,13 @@ function propose(
   pol?: readonly CertSig[],
 ) {
   const digest = s.params.crypto.digest(block);
-  const msg: ProposalMsg =
-    validRound >= 0 && pol
-      ? { type: 'proposal', height: s.height, round: s.round, validRound, block, pol }
-      : { type: 'proposal', height: s.height, round: s.round, validRound: -1, block };
+  const msg = proposalMsg(s.height, s.round, block, validRound, pol);
   if (!resend) {
     s.proposed.set(s.round, block);
     out.push({ type: 'persist', snapshot: snapshot(s) });
   }
   out.push({ type: 'broadcast', msg });
-  roundOf(s, s.round).proposal = msg.pol
-    ? { block, digest, validRound: msg.validRound, pol: msg.pol }
-    : { block, digest, validRound: msg.validRound };
+  roundOf(s, s.round).proposal = heldProposal(msg, digest);
   if (!s.validity.has(digest)) s.validity.set(digest, true); // built by our own runtime
 }
 
@@ -332,13 +359,11 @@ function vote(
   const r = roundOf(s, s.round);
   const sig =
     digest !== null ? p.crypto.sign(votePayload(type, p.chainId, s.height, s.round, digest)) : undefined;
-  (type === 'prevote' ? r.prevotes : r.precommits).set(p.self, sig ? { digest, sig } : { digest });
+  const v = voteOf(digest, sig);
+  (type === 'prevote' ? r.prevotes : r.precommits).set(p.self, v);
   s.step = type;
   out.push({ type: 'persist', snapshot: snapshot(s) });
-  const msg: VoteMsg = sig
-    ? { type, height: s.height, round: s.round, digest, sig }
-    : { type, height: s.height, round: s.round, digest };
-  out.push({ type: 'broadcast', msg });
+  out.push({ type: 'broadcast', msg: voteMsg(type, s.height, s.round, v) });
 }
 
 function snapshot(s: Mutable): Snapshot {
@@ -346,8 +371,7 @@ function snapshot(s: Mutable): Snapshot {
   for (const [round, r] of s.rounds) {
     for (const type of ['prevote', 'precommit'] as const) {
       const v = (type === 'prevote' ? r.prevotes : r.precommits).get(s.params.self);
-      if (v !== undefined)
-        votes.push(v.sig ? { type, round, digest: v.digest, sig: v.sig } : { type, round, digest: v.digest });
+      if (v !== undefined) votes.push({ type, round, ...v });
     }
   }
   return {
@@ -376,29 +400,11 @@ function retransmit(s: Mutable, out: ConsensusAction[]): void {
     const mine = s.proposed.get(round);
     const prop = r.proposal;
     if (mine && prop && (current || [...r.precommits.values()].some((v) => v.digest === prop.digest)))
-      out.push({
-        type: 'broadcast',
-        msg:
-          prop.validRound >= 0 && prop.pol
-            ? {
-                type: 'proposal',
-                height: s.height,
-                round,
-                validRound: prop.validRound,
-                block: mine,
-                pol: prop.pol,
-              }
-            : { type: 'proposal', height: s.height, round, validRound: -1, block: mine },
-      });
+      out.push({ type: 'broadcast', msg: proposalMsg(s.height, round, mine, prop.validRound, prop.pol) });
     for (const type of ['prevote', 'precommit'] as const) {
       const v = (type === 'prevote' ? r.prevotes : r.precommits).get(self);
       if (v === undefined || (!current && v.digest === null)) continue;
-      out.push({
-        type: 'broadcast',
-        msg: v.sig
-          ? { type, height: s.height, round, digest: v.digest, sig: v.sig }
-          : { type, height: s.height, round, digest: v.digest },
-      });
+      out.push({ type: 'broadcast', msg: voteMsg(type, s.height, round, v) });
     }
   }
 }
@@ -495,15 +501,18 @@ function onMessage(s: Mutable, from: number, msg: ConsensusMsg, out: ConsensusAc
         return;
       }
     }
-    r.proposal = msg.pol
-      ? { block: msg.block, digest, validRound: msg.validRound, pol: msg.pol }
-      : { block: msg.block, digest, validRound: msg.validRound };
+    r.proposal = heldProposal(msg, digest);
     if (!s.validity.has(digest)) {
       s.validity.set(digest, 'pending');
       out.push({ type: 'validate', height: s.height, digest, block: msg.block });
     }
     return;
   }
+  const votes = msg.type === 'prevote' ? r.prevotes : r.precommits;
+  const had = votes.get(from);
+  // A re-sent copy of a vote we hold (the same signature bytes) needs no second verification.
+  if (had && had.digest === msg.digest && (msg.digest === null || (msg.sig && equalBytes(had.sig!, msg.sig))))
+    return;
   if (msg.digest !== null) {
     if (
       !msg.sig ||
@@ -513,13 +522,7 @@ function onMessage(s: Mutable, from: number, msg: ConsensusMsg, out: ConsensusAc
       return;
     }
   }
-  const votes = msg.type === 'prevote' ? r.prevotes : r.precommits;
-  const had = votes.get(from);
-  if (had === undefined)
-    votes.set(
-      from,
-      msg.sig && msg.digest !== null ? { digest: msg.digest, sig: msg.sig } : { digest: msg.digest },
-    );
+  if (had === undefined) votes.set(from, voteOf(msg.digest, msg.sig));
   else if (had.digest !== msg.digest)
     out.push({
       type: 'fault',

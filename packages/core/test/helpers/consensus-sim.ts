@@ -152,6 +152,7 @@ class Queue {
 }
 
 const CHAIN_ID = 'sim';
+const text = new TextDecoder();
 
 /** Signatures that only the holder of a validator's secret can make (a keyed hash). */
 export function simCrypto(self: number, secrets: readonly Uint8Array[]): ConsensusCrypto {
@@ -177,6 +178,7 @@ export function simulate(opts: SimOptions): SimResult {
     const j = rng.int(0, i);
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
+  const anyone = simCrypto(0, secrets); // for checking anybody's signatures
   const paramsOf = (id: number): ConsensusParams => ({
     chainId: CHAIN_ID,
     n,
@@ -247,6 +249,10 @@ export function simulate(opts: SimOptions): SimResult {
     }
   };
 
+  /** An event for this incarnation of `node` in `ms` (lost if it crashes meanwhile). */
+  const later = (node: Node, ms: number, event: ConsensusEvent) =>
+    q.push({ at: now + ms, kind: 'event', node: node.id, incarnation: node.incarnation, event });
+
   const perform = (node: Node, actions: readonly ConsensusAction[]) => {
     for (const a of actions) {
       switch (a.type) {
@@ -258,52 +264,30 @@ export function simulate(opts: SimOptions): SimResult {
           send(node.id, a.to, a.msg);
           break;
         case 'schedule':
-          q.push({
-            at: now + a.ms,
-            kind: 'event',
-            node: node.id,
-            incarnation: node.incarnation,
-            event: { type: 'timeout', step: a.step, height: a.height, round: a.round },
-          });
+          later(node, a.ms, { type: 'timeout', step: a.step, height: a.height, round: a.round });
           break;
         case 'requestBlock': {
           const txs = [...node.mempool].filter((t) => !node.committed.has(t)).slice(0, 20);
           const block = utf8(JSON.stringify({ h: a.height, txs }));
-          q.push({
-            at: now + 1,
-            kind: 'event',
-            node: node.id,
-            incarnation: node.incarnation,
-            event: { type: 'block', height: a.height, round: a.round, block },
-          });
+          later(node, 1, { type: 'block', height: a.height, round: a.round, block });
           break;
         }
         case 'validate': {
           let valid = false;
           try {
-            const b = JSON.parse(new TextDecoder().decode(a.block)) as { h: number; txs: string[] };
+            const b = JSON.parse(text.decode(a.block)) as { h: number; txs: string[] };
             valid = b.h === a.height && b.txs.every((t) => !node.committed.has(t) && !t.startsWith('byz'));
           } catch {
             valid = false;
           }
-          q.push({
-            at: now + 2,
-            kind: 'event',
-            node: node.id,
-            incarnation: node.incarnation,
-            event: { type: 'validated', height: a.height, digest: a.digest, valid },
-          });
+          later(node, 2, { type: 'validated', height: a.height, digest: a.digest, valid });
           break;
         }
         case 'commit': {
           if (a.height !== node.chain.length)
             violation ??= `validator ${node.id} committed height ${a.height} out of order`;
           const digest = toHex(sha3_256(a.block));
-          const problem = verifyCommitCert(a.cert, {
-            chainId: CHAIN_ID,
-            n,
-            verify: simCrypto(0, secrets).verify,
-          });
+          const problem = verifyCommitCert(a.cert, { chainId: CHAIN_ID, n, verify: anyone.verify });
           if (node.id !== byz) {
             if (problem)
               violation ??= `validator ${node.id} committed height ${a.height} with a bad certificate: ${problem}`;
@@ -406,5 +390,5 @@ export function simulate(opts: SimOptions): SimResult {
 }
 
 function blockTxs(block: Uint8Array): string[] {
-  return (JSON.parse(new TextDecoder().decode(block)) as { txs: string[] }).txs;
+  return (JSON.parse(text.decode(block)) as { txs: string[] }).txs;
 }
