@@ -99,3 +99,80 @@ test('verifyCommitCert wants a quorum of distinct, valid signatures on the same 
   assert.match(verifyCommitCert(cert([sig(0), sig(1), { voter: 9, sig: sig(2).sig }]), opts)!, /unknown/);
   assert.match(verifyCommitCert({ ...cert([sig(0), sig(1), sig(3)]), height: 6 }, opts)!, /does not verify/);
 });
+
+test('malformed messages, proposals from the wrong validator and bad decisions are refused and change nothing', () => {
+  const s = step(initialState(params(0), 0), { type: 'start' }).state;
+  const d = 'dd'.repeat(32);
+  const bad: unknown[] = [
+    { type: 'prevote', height: -1, round: 0, digest: d },
+    { type: 'prevote', height: 0, round: 0.5, digest: d },
+    { type: 'precommit', height: 0, round: 0, digest: 'not hex' },
+    { type: 'proposal', height: 0, round: 1, validRound: 1, block: utf8('b') },
+    { type: 'proposal', height: 0, round: 1, validRound: -1, block: 'b' },
+    { type: 'decision', height: 0, block: utf8('b'), cert: { height: 1, round: 0, digest: d, sigs: [] } },
+    { type: 'vote', height: 0 },
+  ];
+  for (const msg of bad) {
+    const r = step(s, { type: 'message', from: 1, msg: msg as never });
+    assert.deepEqual(
+      r.actions.map((a) => (a.type === 'fault' ? a.fault : a.type)),
+      ['bad-message'],
+      JSON.stringify(msg, (_k, v) => (v instanceof Uint8Array ? 'bytes' : v)),
+    );
+    assert.equal(r.state.height, s.height);
+    assert.equal(r.state.round, s.round);
+    assert.equal(r.state.step, s.step);
+    assert.equal(r.state.rounds.get(0)?.prevotes.size, s.rounds.get(0)?.prevotes.size);
+  }
+  // Round 1's proposer is validator 1: validator 2 may not propose it.
+  const wrong = step(s, {
+    type: 'message',
+    from: 2,
+    msg: { type: 'proposal', height: 0, round: 1, validRound: -1, block: utf8('b') },
+  });
+  assert.ok(wrong.actions.some((a) => a.type === 'fault' && a.fault === 'not-proposer'));
+  assert.equal(wrong.state.rounds.get(1)?.proposal ?? null, null);
+  // A decision whose certificate is short of a quorum is not committed.
+  const block = utf8('decided');
+  const digest = simCrypto(0, secrets).digest(block);
+  const sig = simCrypto(1, secrets).sign(votePayload('precommit', 'unit', 0, 0, digest));
+  const dec = step(s, {
+    type: 'message',
+    from: 1,
+    msg: {
+      type: 'decision',
+      height: 0,
+      block,
+      cert: { height: 0, round: 0, digest, sigs: [{ voter: 1, sig }] },
+    },
+  });
+  assert.ok(dec.actions.some((a) => a.type === 'fault' && a.fault === 'bad-decision'));
+  assert.ok(!dec.actions.some((a) => a.type === 'commit'));
+  assert.equal(dec.state.height, 0);
+});
+
+test('a re-sent copy of a vote is not verified again, and a copy with other signature bytes is', () => {
+  let verifies = 0;
+  const counting = (self: number) => {
+    const c = simCrypto(self, secrets);
+    return {
+      ...params(self),
+      crypto: {
+        ...c,
+        verify: (voter: number, payload: Uint8Array, sig: Uint8Array) => {
+          verifies++;
+          return c.verify(voter, payload, sig);
+        },
+      },
+    };
+  };
+  const d = 'ee'.repeat(32);
+  const sig = simCrypto(1, secrets).sign(votePayload('prevote', 'unit', 0, 0, d));
+  let s = step(initialState(counting(0), 0), { type: 'start' }).state;
+  const msg = { type: 'prevote' as const, height: 0, round: 0, digest: d, sig };
+  for (let i = 0; i < 3; i++) s = step(s, { type: 'message', from: 1, msg }).state;
+  assert.equal(verifies, 1);
+  const forged = step(s, { type: 'message', from: 1, msg: { ...msg, sig: new Uint8Array(32) } });
+  assert.equal(verifies, 2);
+  assert.ok(forged.actions.some((a) => a.type === 'fault' && a.fault === 'bad-signature'));
+});
