@@ -67,6 +67,35 @@ for (const f of FACTORIES) {
       }
     });
 
+    test('commit certificates, the consensus snapshot and used QKD key_IDs persist across a reopen', async () => {
+      const { store, location, drop } = await f.fresh();
+      let reopened: ChainStore | undefined;
+      try {
+        const state = await initStore(store, genesisText, opts);
+        const b = buildBlock(state, [register(alice)], { time: state.lastTime + 1, proposer: 'v1' }, opts);
+        const cert = new Uint8Array([1, 2, 3, 250]);
+        await store.append({ block: b.block, hash: b.hash, changes: b.changes, state: b.state, cert });
+        assert.equal(await store.consensus(), null);
+        await store.saveConsensus(new Uint8Array([9]));
+        await store.saveConsensus(new Uint8Array([7, 7]));
+        await store.recordKeyIds('v1|v2', ['k1', 'k2']);
+        await store.recordKeyIds('v1|v3', ['k1']); // the same id on another link is another key
+        // A batch with one used id is refused whole: k3 stays unrecorded.
+        await rejects(store.recordKeyIds('v1|v2', ['k3', 'k2']), 'STORE_KEY_REUSED');
+        await store.close();
+        reopened = await openStore(location);
+        assert.deepEqual((await reopened.blockByHeight(1))?.cert, cert);
+        assert.equal((await reopened.blockByHeight(0))?.cert, null);
+        for await (const sb of reopened.blocks(1, 1)) assert.deepEqual(sb.cert, cert);
+        assert.deepEqual(await reopened.consensus(), new Uint8Array([7, 7]));
+        await rejects(reopened.recordKeyIds('v1|v2', ['k1']), 'STORE_KEY_REUSED');
+        await reopened.recordKeyIds('v1|v2', ['k3']);
+      } finally {
+        await (reopened ?? store).close().catch(() => {});
+        await drop();
+      }
+    });
+
     test('blocks, transactions, identities, trust and datasets read back exactly; stats count them', async () => {
       const { store, location, drop } = await f.fresh();
       try {

@@ -87,7 +87,18 @@ CREATE VIEW org_txs WITH (security_barrier) AS
   WHERE ${ORG_VISIBLE};
 `;
 
+/**
+ * Consensus: each block's commit certificate (a quorum of ML-DSA precommit signatures, so
+ * the stored chain can be audited without QKD keys), and the QKD key_IDs a validator has
+ * taken from its KME per link, so no key is ever used twice, even across a restart.
+ */
+const consensus = (blob: string) => `
+ALTER TABLE blocks ADD COLUMN cert ${blob};
+CREATE TABLE qkd_keys (link TEXT NOT NULL, key_id TEXT NOT NULL, PRIMARY KEY (link, key_id));
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sqlite: core('BLOB', 'INTEGER', 'INTEGER'), postgres: core('BYTEA', 'BIGINT', 'BOOLEAN') },
   { version: 2, sqlite: '', postgres: rls },
+  { version: 3, sqlite: consensus('BLOB'), postgres: consensus('BYTEA') },
 ];

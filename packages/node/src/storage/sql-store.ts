@@ -33,6 +33,8 @@ export const STORE_ERRORS = {
   CORRUPT: 'STORE_CORRUPT',
   /** The database is of a newer schema than this qledger understands. */
   SCHEMA_TOO_NEW: 'STORE_SCHEMA_TOO_NEW',
+  /** A QKD key_ID was already recorded as used: the key must not be used again. */
+  KEY_REUSED: 'STORE_KEY_REUSED',
 } as const;
 
 const enc = new TextEncoder();
@@ -41,7 +43,14 @@ const PAGE = 64;
 /** txs.pos = height × TX_POS + index (blocks hold at most 10⁶ transactions). */
 const TX_POS = 2 ** 20;
 
-type BlockRow = { height: number; hash: unknown; header: unknown; body: unknown; lens: unknown };
+type BlockRow = {
+  height: number;
+  hash: unknown;
+  header: unknown;
+  body: unknown;
+  lens: unknown;
+  cert: unknown;
+};
 
 /** A unique violation on `blocks`: another writer committed this height (or hash) first. */
 function isBlockRace(e: unknown): boolean {
@@ -177,8 +186,8 @@ export class SqlChainStore implements ChainStore {
     });
     await tx.insertMany(
       'blocks',
-      ['height', 'hash', 'time', 'proposer', 'tx_count', 'header', 'body', 'lens'],
-      [[h.height, c.hash, h.time, h.proposer, c.block.txs.length, headerBytes, body, lens]],
+      ['height', 'hash', 'time', 'proposer', 'tx_count', 'header', 'body', 'lens', 'cert'],
+      [[h.height, c.hash, h.time, h.proposer, c.block.txs.length, headerBytes, body, lens, c.cert ?? null]],
     );
     await tx.insertMany(
       'txs',
@@ -208,12 +217,18 @@ export class SqlChainStore implements ChainStore {
       txs.push(body.subarray(off, off + len));
       off += len;
     }
-    return { height: Number(r.height), hash: bytesOf(r.hash), headerBytes: bytesOf(r.header), txs };
+    return {
+      height: Number(r.height),
+      hash: bytesOf(r.hash),
+      headerBytes: bytesOf(r.header),
+      txs,
+      cert: r.cert === null || r.cert === undefined ? null : bytesOf(r.cert),
+    };
   }
 
   private async blockWhere(where: string, v: SqlValue): Promise<StoredBlock | null> {
     const rows = await this.db.query<BlockRow>(
-      `SELECT height, hash, header, body, lens FROM blocks WHERE ${where} = $1`,
+      `SELECT height, hash, header, body, lens, cert FROM blocks WHERE ${where} = $1`,
       [v],
     );
     return rows[0] ? this.row(rows[0]) : null;
@@ -231,7 +246,7 @@ export class SqlChainStore implements ChainStore {
     for (let lo = from; lo <= to; lo += PAGE) {
       const hi = Math.min(to, lo + PAGE - 1);
       const rows = await this.db.query<BlockRow>(
-        'SELECT height, hash, header, body, lens FROM blocks WHERE height >= $1 AND height <= $2 ORDER BY height',
+        'SELECT height, hash, header, body, lens, cert FROM blocks WHERE height >= $1 AND height <= $2 ORDER BY height',
         [lo, hi],
       );
       for (const r of rows) yield this.row(r);
@@ -325,6 +340,39 @@ export class SqlChainStore implements ChainStore {
         head,
       };
     });
+  }
+
+  async saveConsensus(snapshot: Uint8Array): Promise<void> {
+    await this.putMeta(this.db, 'consensus', snapshot);
+  }
+
+  consensus(): Promise<Uint8Array | null> {
+    return this.meta('consensus');
+  }
+
+  async recordKeyIds(link: string, keyIds: readonly string[]): Promise<void> {
+    if (keyIds.length === 0) return;
+    try {
+      await this.db.transaction(async (tx) => {
+        await tx.insertMany(
+          'qkd_keys',
+          ['link', 'key_id'],
+          keyIds.map((k) => [link, k]),
+          undefined,
+          ['text', 'text'],
+        );
+      });
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === '23505' || (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')))
+        throw new QledgerError(
+          STORE_ERRORS.KEY_REUSED,
+          `a QKD key_ID on link ${link} was already used`,
+          { link },
+          { cause: e },
+        );
+      throw e;
+    }
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,8 @@ export interface BlockCommit {
   readonly changes: readonly StateChange[];
   /** The state after the block (its accumulator is saved; organisations are looked up in it). */
   readonly state: LedgerState;
+  /** The block's commit certificate (encodeCert), when consensus produced it. */
+  readonly cert?: Uint8Array;
 }
 
 export interface StoredBlock {
@@ -26,6 +28,8 @@ export interface StoredBlock {
   readonly hash: Uint8Array;
   readonly headerBytes: Uint8Array;
   readonly txs: readonly Uint8Array[];
+  /** The commit certificate, or null (genesis, imported chains). */
+  readonly cert: Uint8Array | null;
 }
 
 export interface StoredTx {
@@ -87,6 +91,14 @@ export interface ChainStore {
   datasets(q: DatasetQuery): Promise<DatasetRecord[]>;
   stats(): Promise<StoreStats>;
   loadState(): Promise<LoadedState | null>;
+  /** The consensus crash snapshot (encodeSnapshot), replaced as a whole. */
+  saveConsensus(snapshot: Uint8Array): Promise<void>;
+  consensus(): Promise<Uint8Array | null>;
+  /**
+   * Records QKD key_IDs as used on `link`, all or none; STORE_KEY_REUSED (and nothing
+   * recorded) when one of them was recorded before.
+   */
+  recordKeyIds(link: string, keyIds: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
