@@ -268,8 +268,24 @@ export class Kme {
       max_key_size: this.limits.maxKeySize,
       min_key_size: this.limits.minKeySize,
       max_SAE_ID_count: this.limits.maxSaeIdCount,
-      status_extension: { qledger_route: route?.path ?? [], qledger_relay: (route?.path.length ?? 2) > 2 },
+      status_extension: {
+        qledger_route: route?.path ?? [],
+        qledger_relay: (route?.path.length ?? 2) > 2,
+        ...this.#firstHopHealth(route?.path[1] ?? target),
+      },
     };
+  }
+
+  /**
+   * QBER and alarm of the local link a route starts on (vendor KMEs report link health in
+   * their own ways; qledger validators read these two fields when present).
+   */
+  #firstHopHealth(next: string): { qledger_qber?: number; qledger_alarm?: boolean } {
+    const link = this.#topo.linkBetween(this.id, next);
+    const rt = link && this.links.get(link.id);
+    if (!rt) return {};
+    const perf = this.performance(rt);
+    return { qledger_qber: perf.qber, qledger_alarm: perf.alarm || rt.cut };
   }
 
   /** Validate an enc_keys request: every rule names its field. */
