@@ -308,7 +308,10 @@ describe('ETSI GS QKD 014 conformance (real client, real KMEs, mutual TLS)', () 
     assert.ok(Math.abs(attacked.qber - clean.qber - 0.25) < 0.03, `QBER ${clean.qber} → ${attacked.qber}`);
     assert.equal(attacked.skrBps, 0);
     // Validators learn of the alarm through Status (qledger extension).
-    const ext = (await c('v1').status('v2')).status_extension as { qledger_alarm: boolean; qledger_qber: number };
+    const ext = (await c('v1').status('v2')).status_extension as {
+      qledger_alarm: boolean;
+      qledger_qber: number;
+    };
     assert.equal(ext.qledger_alarm, true);
     assert.ok(Math.abs(ext.qledger_qber - attacked.qber) < 1e-9);
     const pool = (await link('a-b')).poolBits['kme-a']!;
@@ -328,7 +331,10 @@ describe('ETSI GS QKD 014 conformance (real client, real KMEs, mutual TLS)', () 
     const restored = (await (await set({ cut: false })).json()) as AdminLink;
     assert.equal(restored.cut, false);
     assert.equal(restored.alarm, false);
-    assert.equal(((await c('v1').status('v2')).status_extension as { qledger_alarm: boolean }).qledger_alarm, false);
+    assert.equal(
+      ((await c('v1').status('v2')).status_extension as { qledger_alarm: boolean }).qledger_alarm,
+      false,
+    );
     await net.tick(1);
     assert.ok((await link('a-b')).poolBits['kme-a']! > pool, 'production resumes');
     // the admin API is not on the ETSI port

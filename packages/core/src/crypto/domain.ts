@@ -20,6 +20,7 @@ export const DOMAIN = {
   MAC_DIGEST: 'qledger/v1/mac-digest',
   KDF_LINK_FALLBACK: 'qledger/v1/kdf/link-fallback',
   KDF_SESSION: 'qledger/v1/kdf/session',
+  LINK_HANDSHAKE: 'qledger/v1/link-handshake',
   BEACON_COMMIT: 'qledger/v1/beacon-commit',
   BEACON_SEED: 'qledger/v1/beacon-seed',
   QRNG_MIX: 'qledger/v1/qrng-mix',

@@ -9,7 +9,7 @@ import type { CryptoBackend, HashSuite } from '../crypto/types.js';
 import { QledgerError } from '../errors.js';
 import { chainParams } from './block.js';
 import { LEDGER_ERRORS as E, ledgerError } from './errors.js';
-import { applyTx } from './rules.js';
+import { applyTx, type SigCheck } from './rules.js';
 import type { LedgerState, StateDraft } from './state.js';
 import type { TxEnvelope } from './types.js';
 
@@ -27,6 +27,7 @@ export class Mempool {
   private pending: StateDraft;
   private order: TxEnvelope[] = [];
   private readonly ids = new Set<string>();
+  private readonly unverified = new Set<string>();
   private bytes = 0;
 
   constructor(
@@ -49,8 +50,13 @@ export class Mempool {
     return this.ids.has(toHex(id));
   }
 
-  /** Admits `env` or throws a coded QledgerError (and changes nothing). */
-  add(env: TxEnvelope, now: number): void {
+  /**
+   * Admits `env` or throws a coded QledgerError (and changes nothing). With
+   * `deferSignatures`, signatures are not checked here but returned: the caller checks them
+   * (e.g. on worker threads), calls markVerified on success and remove on failure; take()
+   * never hands out a transaction before it is marked.
+   */
+  add(env: TxEnvelope, now: number, opts: { deferSignatures?: boolean } = {}): SigCheck[] {
     const id = toHex(env.id);
     if (this.ids.has(id))
       throw ledgerError(E.MEMPOOL_DUPLICATE, `transaction ${id} is already pending`, { txId: id });
@@ -63,13 +69,26 @@ export class Mempool {
           bytes: this.bytes,
         },
       );
-    this.tryApply(this.pending, env, now);
+    const deferred: SigCheck[] | undefined = opts.deferSignatures ? [] : undefined;
+    this.tryApply(this.pending, env, now, deferred);
     this.order.push(env);
     this.ids.add(id);
     this.bytes += env.bytes.length;
+    if (deferred) this.unverified.add(id);
+    return deferred ?? [];
   }
 
-  private tryApply(into: StateDraft, env: TxEnvelope, now: number): void {
+  /** The deferred signatures of `id` checked out: it may now go into a block. */
+  markVerified(id: Uint8Array): void {
+    this.unverified.delete(toHex(id));
+  }
+
+  /** Drops the given transactions (and re-admits the rest in order, as rebase does). */
+  remove(ids: readonly Uint8Array[], now: number): { env: TxEnvelope; error: QledgerError }[] {
+    return this.rebase(this.base, ids, now, () => true);
+  }
+
+  private tryApply(into: StateDraft, env: TxEnvelope, now: number, deferred?: SigCheck[]): void {
     const { chain, params } = chainParams(this.base);
     const child = into.child();
     applyTx(child, env, {
@@ -80,16 +99,21 @@ export class Mempool {
       hashes: this.opts.hashes,
       crypto: this.opts.crypto,
       index: this.order.length,
+      ...(deferred ? { deferred } : {}),
     });
     child.commit();
   }
 
-  /** The oldest pending transactions, at most `maxTxs` of them and `maxBytes` in all. */
+  /**
+   * The oldest pending transactions, at most `maxTxs` of them and `maxBytes` in all, stopping
+   * at the first whose deferred signatures are not yet verified.
+   */
   take(maxTxs: number, maxBytes: number): TxEnvelope[] {
     const out: TxEnvelope[] = [];
     let bytes = 0;
     for (const t of this.order) {
       if (out.length >= maxTxs || bytes + t.bytes.length > maxBytes) break;
+      if (this.unverified.size > 0 && this.unverified.has(toHex(t.id))) break;
       out.push(t);
       bytes += t.bytes.length;
     }
@@ -98,12 +122,16 @@ export class Mempool {
 
   /**
    * Moves to a new chain state (after a block commits): drops the `committed` ids and
-   * re-admits the rest in order; returns those that are no longer valid, with why.
+   * re-admits the rest in order; returns those that are no longer valid, with why. With
+   * `keep`, signatures (already checked on admission) are not checked again: `keep` sees the
+   * checks each transaction would now need and says whether they are the ones it verified
+   * (a rotated key is not).
    */
   rebase(
     state: LedgerState,
     committed: readonly Uint8Array[],
     now: number,
+    keep?: (env: TxEnvelope, checks: readonly SigCheck[]) => boolean,
   ): { env: TxEnvelope; error: QledgerError }[] {
     const gone = new Set(committed.map(toHex));
     this.base = state;
@@ -114,14 +142,34 @@ export class Mempool {
     this.bytes = 0;
     const dropped: { env: TxEnvelope; error: QledgerError }[] = [];
     for (const env of old) {
-      if (gone.has(toHex(env.id))) continue;
+      const id = toHex(env.id);
+      if (gone.has(id)) {
+        this.unverified.delete(id);
+        continue;
+      }
       try {
-        this.tryApply(this.pending, env, now);
+        const deferred: SigCheck[] | undefined = keep ? [] : undefined;
+        const child = this.pending.child();
+        const { chain, params } = chainParams(this.base);
+        applyTx(child, env, {
+          chain,
+          params,
+          height: this.base.height + 1,
+          time: Math.max(now, this.base.lastTime),
+          hashes: this.opts.hashes,
+          crypto: this.opts.crypto,
+          index: this.order.length,
+          ...(deferred ? { deferred } : {}),
+        });
+        if (keep && deferred && !keep(env, deferred))
+          throw ledgerError(E.TX_BAD_SIGNATURE, 'the signing key changed since the transaction was admitted');
+        child.commit();
         this.order.push(env);
-        this.ids.add(toHex(env.id));
+        this.ids.add(id);
         this.bytes += env.bytes.length;
       } catch (e) {
         if (!(e instanceof QledgerError)) throw e;
+        this.unverified.delete(id);
         dropped.push({ env, error: e });
       }
     }

@@ -1,15 +1,18 @@
 /**
- * The `qledger` command: `selftest`, `chain …`, `pki init`, `qkd-net` and `kme`; `devnet` and
- * `node` arrive with their issues. Failures print one line on stderr; exit 2 for usage errors, 1 otherwise.
+ * The `qledger` command: `devnet`, `node`, `selftest`, `chain …`, `pki init`, `qkd-net` and `kme`. Failures print one line on stderr; exit 2 for usage errors, 1 otherwise.
  */
 import { QledgerError } from '@qledger/core';
 import { CHAIN_USAGE, chainCommand } from './chain.js';
+import { DEVNET_USAGE, devnetCommand } from './devnet.js';
 import { CliError } from './errors.js';
+import { NODE_USAGE, nodeCommand } from './node.js';
 import { PKI_USAGE, pkiCommand } from './pki.js';
 import { QKD_NET_USAGE, qkdCommand } from './qkd.js';
 import { selftest } from './selftest.js';
 
 const USAGE = `usage: qledger <command> [options]
+  devnet [--dir DIR]         4 validators and a simulated QKD network on this machine (qledger devnet --help)
+  node --config FILE         one validator
   selftest [--json]          check every algorithm and the Toeplitz MAC on this machine
   chain …                    create, verify, inspect, export and import a chain (qledger chain --help)
   pki init --out DIR         development CA and certificates for KMEs, SAEs and validators
@@ -23,6 +26,8 @@ async function main(argv: string[]): Promise<number> {
     return cmd === undefined ? 2 : 0;
   }
   if (cmd === 'chain') return chainCommand(rest);
+  if (cmd === 'devnet') return devnetCommand(rest);
+  if (cmd === 'node') return nodeCommand(rest);
   if (cmd === 'pki') return pkiCommand(rest);
   if (cmd === 'qkd-net' || cmd === 'kme') return qkdCommand(cmd, rest);
   if (cmd === 'selftest') {
@@ -45,10 +50,14 @@ try {
     if (e.exitCode === 2)
       console.error(
         (
-          { chain: CHAIN_USAGE, pki: PKI_USAGE, 'qkd-net': QKD_NET_USAGE, kme: QKD_NET_USAGE } as Record<
-            string,
-            string
-          >
+          {
+            chain: CHAIN_USAGE,
+            devnet: DEVNET_USAGE,
+            node: NODE_USAGE,
+            pki: PKI_USAGE,
+            'qkd-net': QKD_NET_USAGE,
+            kme: QKD_NET_USAGE,
+          } as Record<string, string>
         )[process.argv[2] ?? ''] ?? USAGE,
       );
     process.exitCode = e.exitCode;

@@ -1,0 +1,794 @@
+/**
+ * The validator runtime: drives the pure consensus state machine (core/consensus) with
+ * clocks, sockets, the mempool and the store. Every event goes through one queue, and the
+ * actions of a step are carried out in order: a `persist` is on disk before any message
+ * after it leaves, a `commit` is stored before the next height is acted on.
+ *
+ * - Blocks: the proposer waits for at least one verified transaction, then `batchMs` more,
+ *   then takes up to `maxBlockTxs`. It also waits (up to a second) while a link's QKD key
+ *   buffer is below a few tags' worth, so when key is scarce fewer, larger blocks go out
+ *   and key spent per transaction falls. A validator with nothing pending lets its propose
+ *   timeout wait too, so an idle chain makes no empty blocks and spends no key.
+ * - Validation: a proposed block is decoded and applied to the state with its signature
+ *   checks deferred; checks of transactions this validator already verified (on admission
+ *   or gossip) are skipped, the rest run on the worker pool.
+ * - Transactions: admitted to the mempool with their signatures checked on the worker pool
+ *   in batches, then gossiped to every peer in batches (they are signed, so gossip needs no
+ *   link tag). Decided blocks for a validator that is behind come with their certificates.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import {
+  type ApplyResult,
+  applyBlock,
+  type Block,
+  blockHash,
+  buildBlock,
+  type CommitCert,
+  type ConsensusAction,
+  type ConsensusEvent,
+  type ConsensusParams,
+  type ConsensusState,
+  type CryptoBackend,
+  decode,
+  decodeCert,
+  decodeConsensusMsg,
+  decodeSnapshot,
+  decodeTx,
+  encode,
+  encodeCert,
+  encodeConsensusMsg,
+  encodeSnapshot,
+  equalBytes,
+  type GenesisConfig,
+  genesisBlock,
+  initialState,
+  type LedgerParams,
+  type LedgerState,
+  leaderOrder,
+  Mempool,
+  nobleBackend,
+  proposerFromOrder,
+  QledgerError,
+  type SigAlg,
+  type SigCheck,
+  step,
+  type TxEnvelope,
+  toHex,
+  verifyCommitCert,
+} from '@qledger/core';
+import type { Logger } from 'pino';
+import { createOqsBackend, nativeHashes } from '../crypto/index.js';
+import { SignaturePool } from '../ledger/sig-pool.js';
+import { Etsi014Client } from '../qkd/etsi014.js';
+import { initStore, loadState, openStore, storedGenesis } from '../storage/open.js';
+import type { ChainStore } from '../storage/types.js';
+import type { NodeConfig } from './config.js';
+import { FRAME, type FrameType } from './frames.js';
+import { readSigningKey } from './keyfile.js';
+import { LinkAuth, TAG_BYTES } from './link.js';
+import { PeerNetwork } from './peers.js';
+import { decodeValue, encodeRawValue, encodeValue, valueDigest } from './value.js';
+
+const hashes = nativeHashes;
+const SYNC_BATCH = 32;
+const REJECTED_KEPT = 100_000;
+const GOSSIP_MS = 5;
+
+export type TxState =
+  | { status: 'pending' }
+  | { status: 'committed'; height: number; index: number }
+  | { status: 'rejected'; code: string; message: string }
+  | { status: 'unknown' };
+
+export interface BlockEvent {
+  readonly height: number;
+  readonly hash: string;
+  readonly time: number;
+  readonly proposer: string;
+  readonly round: number;
+  readonly txs: readonly string[];
+}
+
+interface Validated {
+  readonly block: Block;
+  readonly apply: Extract<ApplyResult, { ok: true }>;
+}
+
+export class Validator {
+  readonly events = new EventEmitter();
+  readonly name: string;
+  readonly index: number;
+  readonly names: readonly string[];
+  readonly chainId: string;
+  readonly startedAt = Date.now();
+  #store: ChainStore;
+  #state: LedgerState;
+  #params: LedgerParams;
+  #crypto: CryptoBackend & { destroy(): void };
+  #pool: SignaturePool;
+  #mempool: Mempool;
+  #net!: PeerNetwork;
+  #links = new Map<number, LinkAuth>();
+  #cs!: ConsensusState;
+  #cparams: ConsensusParams;
+  #queue: Promise<void> = Promise.resolve();
+  #timers = new Set<NodeJS.Timeout>();
+  #validated = new Map<string, Validated>();
+  /**
+   * The signature checks each admitted transaction passed. A transaction id covers the
+   * unsigned transaction only, so a skipped check must match key and signature bytes.
+   */
+  #verified = new Map<string, SigCheck[]>();
+  #rejected = new Map<string, { code: string; message: string }>();
+  #awaiting: { height: number; round: number } | null = null;
+  #building = false;
+  #admit: { env: TxEnvelope; resolve: (r: TxState) => void }[] = [];
+  #admitScheduled = false;
+  #gossip: Uint8Array[] = [];
+  #gossipTimer: NodeJS.Timeout | undefined;
+  #lastSyncAsk = new Map<number, number>();
+  #lastProgress = performance.now();
+  #tick: NodeJS.Timeout | undefined;
+  #stopping = false;
+  readonly #log: Logger;
+  readonly #cfg: NodeConfig;
+  readonly stats = {
+    blocks: 0,
+    txsCommitted: 0,
+    roundChanges: 0,
+    faults: 0,
+    lastCommitMs: 0,
+    synced: 0,
+    proposed: 0,
+  };
+
+  private constructor(
+    cfg: NodeConfig,
+    log: Logger,
+    store: ChainStore,
+    genesis: GenesisConfig,
+    state: LedgerState,
+    crypto: CryptoBackend & { destroy(): void },
+    pool: SignaturePool,
+    secretKey: Uint8Array,
+    genesisHash: Uint8Array,
+  ) {
+    this.#cfg = cfg;
+    this.#log = log;
+    this.#store = store;
+    this.#state = state;
+    this.#crypto = crypto;
+    this.#pool = pool;
+    this.#params = genesis.params;
+    this.chainId = genesis.chainId;
+    this.names = genesis.validators.map((v) => v.name);
+    this.name = cfg.name;
+    this.index = this.names.indexOf(cfg.name);
+    this.#mempool = new Mempool(state, { ...cfg.mempool, hashes, crypto });
+    const keys = genesis.validators.map((v) => ({ alg: v.sigAlg as SigAlg, key: v.sigKey }));
+    const self = keys[this.index]!;
+    this.#cparams = {
+      chainId: this.chainId,
+      n: this.names.length,
+      self: this.index,
+      proposer: proposerFromOrder(leaderOrder(genesisHash, this.names.length)),
+      timeouts: cfg.consensus,
+      crypto: {
+        digest: (b) => valueDigest(hashes, b),
+        sign: (payload) => crypto.signer(self.alg).sign(payload, secretKey),
+        verify: (voter, payload, sig) => {
+          const k = keys[voter];
+          if (!k) return false;
+          try {
+            return crypto.signer(k.alg).verify(sig, payload, k.key);
+          } catch {
+            return false;
+          }
+        },
+      },
+    };
+  }
+
+  static async start(cfg: NodeConfig, log: Logger): Promise<Validator> {
+    const store = await openStore(cfg.store, { synchronous: cfg.synchronous });
+    let pool: SignaturePool | undefined;
+    let crypto: (CryptoBackend & { destroy(): void }) | undefined;
+    try {
+      const text = readFileSync(cfg.genesis, 'utf8');
+      if ((await store.genesisText()) === null)
+        await initStore(store, text, { hashes, crypto: nobleBackend });
+      const { text: stored, config: genesis } = await storedGenesis(store);
+      if (stored !== text)
+        throw new QledgerError(
+          'CONFIG_INVALID',
+          `genesis: ${cfg.genesis} differs from the chain in the store`,
+        );
+      const index = genesis.validators.findIndex((v) => v.name === cfg.name);
+      if (index < 0)
+        throw new QledgerError('CONFIG_INVALID', `name: ${cfg.name} is not a validator in genesis`);
+      const key = readSigningKey(cfg.key);
+      const mine = genesis.validators[index]!;
+      if (key.alg !== mine.sigAlg || !equalBytes(key.publicKey, mine.sigKey))
+        throw new QledgerError(
+          'CONFIG_INVALID',
+          `key: ${cfg.key} is not the key genesis names for ${cfg.name}`,
+        );
+      for (const p of cfg.peers)
+        if (!genesis.validators.some((v) => v.name === p.name))
+          throw new QledgerError('CONFIG_INVALID', `peers: ${p.name} is not a validator in genesis`);
+      crypto = await createOqsBackend();
+      pool = await SignaturePool.create(
+        Math.max(1, Math.min(2, (await import('node:os')).availableParallelism())),
+      );
+      const state = await loadState(store, { hashes, crypto });
+      const g = genesisBlock(genesis, hashes);
+      const v = new Validator(cfg, log, store, genesis, state, crypto, pool, key.secretKey, g.hash);
+      await v.#startNetwork(genesis);
+      await v.#startConsensus();
+      return v;
+    } catch (e) {
+      await pool?.close();
+      crypto?.destroy();
+      await store.close();
+      throw e;
+    }
+  }
+
+  get height(): number {
+    return this.#state.height;
+  }
+
+  get peerPort(): number {
+    return this.#net.port;
+  }
+
+  async #startNetwork(genesis: GenesisConfig): Promise<void> {
+    const cfg = this.#cfg;
+    const read = (f: string) => readFileSync(f, 'utf8');
+    const tls = {
+      ca: read(`${cfg.pki}/ca.crt`),
+      cert: read(`${cfg.pki}/validator/${cfg.name}.crt`),
+      key: read(`${cfg.pki}/validator/${cfg.name}.key`),
+    };
+    const kme = cfg.kme
+      ? new Etsi014Client({
+          url: cfg.kme.url,
+          ca: tls.ca,
+          cert: read(`${cfg.pki}/sae/${cfg.name}.crt`),
+          key: read(`${cfg.pki}/sae/${cfg.name}.key`),
+          ...(cfg.kme.name ? { kmeName: cfg.kme.name } : {}),
+          timeoutMs: 5000,
+          retries: 2,
+        })
+      : null;
+    const peers = cfg.peers.map((p) => {
+      const i = this.names.indexOf(p.name);
+      const v = genesis.validators[i]!;
+      return { index: i, name: p.name, host: p.host, port: p.port, sigAlg: v.sigAlg, sigKey: v.sigKey };
+    });
+    for (const p of peers) {
+      this.#links.set(
+        p.index,
+        new LinkAuth({
+          self: cfg.name,
+          peer: p.name,
+          kme,
+          recordKeyIds: (link, ids) => this.#store.recordKeyIds(link, ids),
+          hashes,
+          requireQkd: cfg.requireQkd,
+          ...cfg.keyBuffer,
+          log: this.#log,
+          announce: (ids) => this.#net.announce(p.index, ids),
+          onBroken: (why) => this.#net.reset(p.index, why),
+        }),
+      );
+    }
+    const mine = genesis.validators[this.index]!;
+    this.#net = new PeerNetwork({
+      chainId: this.chainId,
+      self: { index: this.index, name: cfg.name, sigAlg: mine.sigAlg },
+      secretKey: readSigningKey(cfg.key).secretKey,
+      listen: cfg.listen,
+      peers,
+      tls,
+      crypto: this.#crypto,
+      hashes,
+      links: this.#links,
+      log: this.#log,
+      onConsensus: (from, bytes) => this.#onConsensus(from, bytes),
+      onFrame: (from, type, payload) => this.#onFrame(from, type, payload),
+      onConnected: () => this.#enqueue({ type: 'tick' }),
+    });
+    await this.#net.start();
+  }
+
+  async #startConsensus(): Promise<void> {
+    const snap = await this.#store.consensus();
+    const height = this.#state.height + 1;
+    const snapshot = snap ? decodeSnapshot(snap) : undefined;
+    this.#cs = initialState(this.#cparams, height, snapshot?.height === height ? snapshot : undefined);
+    this.#enqueue({ type: 'start' });
+    this.#tick = setInterval(() => {
+      if (performance.now() - this.#lastProgress >= this.#cfg.consensus.tickMs) {
+        this.#lastProgress = performance.now();
+        this.#enqueue({ type: 'tick' });
+      }
+    }, this.#cfg.consensus.tickMs / 2);
+    this.#tick.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    clearInterval(this.#tick);
+    clearTimeout(this.#gossipTimer);
+    for (const t of this.#timers) clearTimeout(t);
+    await this.#net.close();
+    await this.#queue.catch(() => {});
+    for (const l of this.#links.values()) l.close();
+    await this.#pool.close();
+    this.#crypto.destroy();
+    await this.#store.close();
+  }
+
+  // ---- the event queue ----------------------------------------------------------------------
+
+  #enqueue(e: ConsensusEvent): void {
+    this.#run(async () => this.#handle(e));
+  }
+
+  #run(job: () => Promise<void>): void {
+    if (this.#stopping) return;
+    this.#queue = this.#queue.then(job).catch((err) => {
+      this.#log.fatal({ err }, 'consensus runtime failed');
+      this.events.emit('fatal', err);
+    });
+  }
+
+  async #handle(e: ConsensusEvent): Promise<void> {
+    if (this.#stopping) return;
+    const r = step(this.#cs, e);
+    this.#cs = r.state;
+    for (const a of r.actions) await this.#act(a);
+  }
+
+  async #act(a: ConsensusAction): Promise<void> {
+    switch (a.type) {
+      case 'broadcast': {
+        const bytes = encodeConsensusMsg(a.msg);
+        for (const i of this.#links.keys()) this.#net.sendConsensus(i, bytes);
+        return;
+      }
+      case 'send':
+        this.#net.sendConsensus(a.to, encodeConsensusMsg(a.msg));
+        return;
+      case 'schedule':
+        this.#schedule(a.step, a.height, a.round, a.ms);
+        return;
+      case 'requestBlock':
+        this.#awaiting = { height: a.height, round: a.round };
+        this.#maybeBuild();
+        return;
+      case 'validate':
+        void this.#validate(a.height, a.digest, a.block);
+        return;
+      case 'commit':
+        await this.#commit(a.height, a.block, a.cert);
+        return;
+      case 'sendDecision': {
+        const d = await this.#decision(a.height);
+        if (d) this.#net.sendConsensus(a.to, encodeConsensusMsg(d));
+        return;
+      }
+      case 'persist':
+        await this.#store.saveConsensus(encodeSnapshot(a.snapshot));
+        return;
+      case 'fault':
+        this.stats.faults++;
+        this.#log.warn({ from: this.names[a.from], fault: a.fault, detail: a.detail }, 'consensus fault');
+        return;
+      case 'roundChange':
+        this.stats.roundChanges++;
+        this.#log.info({ height: a.height, round: a.round }, 'view change');
+        this.events.emit('viewChange', { height: a.height, round: a.round });
+        return;
+    }
+  }
+
+  #schedule(stepName: 'propose' | 'prevote' | 'precommit', height: number, round: number, ms: number): void {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      if (height !== this.#cs.height || round < this.#cs.round) return;
+      // Idle: nothing to decide, so no reason to move past a silent proposer.
+      if (stepName === 'propose' && this.#mempool.size === 0 && this.#cs.step === 'propose') {
+        this.#schedule(stepName, height, round, ms);
+        return;
+      }
+      this.#enqueue({ type: 'timeout', step: stepName, height, round });
+    }, ms);
+    this.#timers.add(t);
+  }
+
+  // ---- proposing ----------------------------------------------------------------------------
+
+  #maybeBuild(): void {
+    const want = this.#awaiting;
+    if (!want || this.#building || this.#mempool.take(1, Number.MAX_SAFE_INTEGER).length === 0) return;
+    this.#building = true;
+    const started = performance.now();
+    const attempt = () => {
+      const w = this.#awaiting;
+      if (!w || w.height !== want.height || w.round !== want.round) {
+        this.#building = false;
+        return;
+      }
+      // Scarce QKD key: wait (up to a second) so the block grows instead of spending key.
+      const scarce = [...this.#links.entries()].some(
+        ([i, l]) => this.#net.isConnected(i) && l.sendBudget < 4 * TAG_BYTES,
+      );
+      if (scarce && performance.now() - started < 1000) {
+        setTimeout(attempt, 10);
+        return;
+      }
+      this.#building = false;
+      this.#awaiting = null;
+      const txs = this.#mempool.take(
+        Math.min(this.#cfg.consensus.maxBlockTxs, this.#params.maxBlockTxs),
+        this.#params.maxBlockBytes,
+      );
+      let built: ReturnType<typeof buildBlock>;
+      try {
+        built = buildBlock(
+          this.#state,
+          txs,
+          { time: Date.now(), proposer: this.name, view: want.round },
+          { hashes, crypto: this.#crypto, signatures: 'defer' },
+        );
+      } catch (e) {
+        this.#log.error({ err: e }, 'could not build a block from the mempool');
+        return;
+      }
+      const value = encodeValue(built.block);
+      const digest = valueDigest(hashes, value);
+      this.#validated.set(digest, {
+        block: built.block,
+        apply: { ok: true, state: built.state, changes: built.changes, hash: built.hash, deferred: [] },
+      });
+      this.stats.proposed++;
+      this.#enqueue({ type: 'block', height: want.height, round: want.round, block: value });
+    };
+    setTimeout(attempt, this.#cfg.consensus.batchMs);
+  }
+
+  // ---- validating and committing ------------------------------------------------------------
+
+  async #validate(height: number, digest: string, value: Uint8Array): Promise<void> {
+    let valid = false;
+    try {
+      if (this.#validated.has(digest)) valid = true;
+      else if (height === this.#state.height + 1) {
+        const block = decodeValue(value, this.#params, hashes);
+        const apply = applyBlock(this.#state, block, { hashes, crypto: this.#crypto, signatures: 'defer' });
+        if (!apply.ok) {
+          this.#log.warn(
+            { height, code: apply.error.code, err: apply.error.message },
+            'proposed block refused',
+          );
+        } else if (block.header.time > Date.now() + 10_000) {
+          this.#log.warn({ height }, 'proposed block is from the future');
+        } else {
+          const todo = apply.deferred.filter((c) => !this.#alreadyVerified(block.txs[c.index]!, c));
+          const bad = await this.#pool.check(todo);
+          if (bad >= 0)
+            this.#log.warn({ height, index: todo[bad]!.index }, 'proposed block has a bad signature');
+          else if (height === this.#state.height + 1) {
+            this.#validated.set(digest, { block, apply });
+            valid = true;
+          }
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof QledgerError)) throw e;
+      this.#log.warn({ height, code: e.code, err: e.message }, 'proposed block is malformed');
+    }
+    this.#enqueue({ type: 'validated', height, digest, valid });
+  }
+
+  #alreadyVerified(env: TxEnvelope, c: SigCheck): boolean {
+    const done = this.#verified.get(toHex(env.id));
+    return (
+      done?.some(
+        (d) =>
+          equalBytes(d.signature, c.signature) && equalBytes(d.publicKey, c.publicKey) && d.alg === c.alg,
+      ) ?? false
+    );
+  }
+
+  async #commit(height: number, value: Uint8Array, cert: CommitCert): Promise<void> {
+    const t0 = performance.now();
+    const digest = cert.digest;
+    let v = this.#validated.get(digest);
+    if (!v) {
+      // Decided by a quorum we only heard of (a decision message): apply it on their word,
+      // the certificate being 2f + 1 validators' signatures over its hash.
+      const block = decodeValue(value, this.#params, hashes);
+      const apply = applyBlock(this.#state, block, { hashes, crypto: this.#crypto, signatures: 'defer' });
+      if (!apply.ok) throw new Error(`decided block ${height} does not apply: ${apply.error.message}`);
+      v = { block, apply };
+    }
+    await this.#append(v.block, v.apply, cert);
+    this.stats.lastCommitMs = performance.now() - t0;
+  }
+
+  async #append(block: Block, apply: Extract<ApplyResult, { ok: true }>, cert: CommitCert): Promise<void> {
+    await this.#store.append({
+      block,
+      hash: apply.hash,
+      changes: apply.changes,
+      state: apply.state,
+      cert: encodeCert(cert),
+    });
+    this.#state = apply.state;
+    this.#validated.clear();
+    this.#lastProgress = performance.now();
+    const ids = block.txs.map((t) => t.id);
+    for (const id of ids) this.#verified.delete(toHex(id));
+    const dropped = this.#mempool.rebase(apply.state, ids, Date.now(), (env, checks) =>
+      checks.every((c) => this.#alreadyVerified(env, c)),
+    );
+    for (const d of dropped) this.#reject(d.env, d.error);
+    this.stats.blocks++;
+    this.stats.txsCommitted += block.txs.length;
+    const ev: BlockEvent = {
+      height: block.header.height,
+      hash: toHex(apply.hash),
+      time: block.header.time,
+      proposer: block.header.proposer,
+      round: cert.round,
+      txs: ids.map(toHex),
+    };
+    this.events.emit('block', ev);
+    if (this.#awaiting) this.#maybeBuild();
+  }
+
+  #reject(env: TxEnvelope, e: QledgerError): void {
+    const id = toHex(env.id);
+    this.#verified.delete(id);
+    if (this.#rejected.size >= REJECTED_KEPT) this.#rejected.delete(this.#rejected.keys().next().value!);
+    this.#rejected.set(id, { code: e.code, message: e.message });
+  }
+
+  async #decision(height: number) {
+    const b = await this.#store.blockByHeight(height);
+    if (!b?.cert) return null;
+    return {
+      type: 'decision' as const,
+      height,
+      block: encodeRawValue(b.headerBytes, b.txs),
+      cert: decodeCert(b.cert),
+    };
+  }
+
+  // ---- messages from peers ------------------------------------------------------------------
+
+  #onConsensus(from: number, bytes: Uint8Array): void {
+    let msg: ReturnType<typeof decodeConsensusMsg>;
+    try {
+      msg = decodeConsensusMsg(bytes);
+    } catch (e) {
+      this.stats.faults++;
+      this.#log.warn({ from: this.names[from], err: (e as Error).message }, 'malformed consensus message');
+      return;
+    }
+    if (msg.height > this.#state.height + 1) this.#askSync(from);
+    this.#enqueue({ type: 'message', from, msg });
+  }
+
+  #askSync(from: number): void {
+    const now = performance.now();
+    if (now - (this.#lastSyncAsk.get(from) ?? -1e9) < 500) return;
+    this.#lastSyncAsk.set(from, now);
+    this.#net.send(from, FRAME.SYNC_REQ, encode([this.#state.height + 1]));
+  }
+
+  #onFrame(from: number, type: FrameType, payload: Uint8Array): void {
+    try {
+      if (type === FRAME.TXS) {
+        const list = decode(payload);
+        if (!Array.isArray(list) || list.length > 100_000) throw new Error('TXS is not a list');
+        for (const b of list) {
+          if (!(b instanceof Uint8Array)) throw new Error('TXS holds a non-bytes item');
+          void this.submit(b, false);
+        }
+      } else if (type === FRAME.SYNC_REQ) {
+        const [h] = decode(payload) as [number];
+        if (!Number.isSafeInteger(h) || h < 1) throw new Error('SYNC_REQ height');
+        void this.#serveSync(from, h);
+      } else if (type === FRAME.SYNC_RESP) {
+        const list = decode(payload);
+        if (!Array.isArray(list) || list.length > SYNC_BATCH) throw new Error('SYNC_RESP is not a list');
+        this.#run(() => this.#applySync(from, list as unknown[]));
+      }
+    } catch (e) {
+      this.#log.warn({ from: this.names[from], type, err: (e as Error).message }, 'peer frame refused');
+    }
+  }
+
+  async #serveSync(to: number, from: number): Promise<void> {
+    const head = await this.#store.head();
+    if (!head || from > head.height) return;
+    const out: unknown[] = [];
+    for await (const b of this.#store.blocks(from, Math.min(head.height, from + SYNC_BATCH - 1))) {
+      if (!b.cert) break;
+      out.push([encodeRawValue(b.headerBytes, b.txs), b.cert]);
+    }
+    if (out.length) this.#net.send(to, FRAME.SYNC_RESP, encode(out as never));
+  }
+
+  /** Decided blocks from a peer: each must extend our head and carry a valid certificate. */
+  async #applySync(from: number, list: unknown[]): Promise<void> {
+    let applied = 0;
+    for (const item of list) {
+      if (!Array.isArray(item) || !(item[0] instanceof Uint8Array) || !(item[1] instanceof Uint8Array))
+        return;
+      const block = decodeValue(item[0], this.#params, hashes);
+      if (block.header.height !== this.#state.height + 1) continue;
+      const cert = decodeCert(item[1]);
+      const hash = toHex(blockHash(hashes, block.header));
+      const why =
+        cert.height !== block.header.height || cert.digest !== hash
+          ? 'certificate is for another block'
+          : verifyCommitCert(cert, {
+              chainId: this.chainId,
+              n: this.#cparams.n,
+              verify: this.#cparams.crypto.verify,
+            });
+      if (why) {
+        this.#log.warn({ from: this.names[from], height: block.header.height, why }, 'sync block refused');
+        return;
+      }
+      const apply = applyBlock(this.#state, block, { hashes, crypto: this.#crypto, signatures: 'defer' });
+      if (!apply.ok)
+        throw new Error(`certified block ${block.header.height} does not apply: ${apply.error.message}`);
+      await this.#append(block, apply, cert);
+      applied++;
+    }
+    if (applied === 0) return;
+    this.stats.synced += applied;
+    this.#log.info({ from: this.names[from], applied, height: this.#state.height }, 'caught up from a peer');
+    this.#awaiting = null;
+    this.#cs = initialState(this.#cparams, this.#state.height + 1);
+    await this.#handle({ type: 'start' });
+    if (list.length === SYNC_BATCH) this.#askSync(from);
+  }
+
+  // ---- transactions -------------------------------------------------------------------------
+
+  /**
+   * Admits a transaction (from the API, or gossip when `fromClient` is false): decoded,
+   * applied to the pending state, signatures checked on the worker pool. Throws a coded
+   * QledgerError for a transaction that is malformed or invalid now.
+   */
+  submit(bytes: Uint8Array, fromClient = true): Promise<TxState & { id: string }> {
+    const env = decodeTx(bytes, this.#params, hashes);
+    const id = toHex(env.id);
+    if (this.#mempool.has(env.id)) return Promise.resolve({ id, status: 'pending' });
+    const checks = this.#mempool.add(env, Date.now(), { deferSignatures: true });
+    return new Promise((resolve) => {
+      this.#admit.push({ env, resolve: (st) => resolve({ id, ...st }) });
+      this.#verified.set(id, []);
+      pendingChecks.set(env, checks);
+      if (fromClient) this.#gossip.push(bytes);
+      if (!this.#admitScheduled) {
+        this.#admitScheduled = true;
+        setImmediate(() => void this.#flushAdmissions());
+      }
+    });
+  }
+
+  async #flushAdmissions(): Promise<void> {
+    this.#admitScheduled = false;
+    const batch = this.#admit;
+    this.#admit = [];
+    const checks: SigCheck[] = [];
+    const owner: number[] = [];
+    batch.forEach((b, i) => {
+      for (const c of pendingChecks.get(b.env) ?? []) {
+        checks.push(c);
+        owner.push(i);
+      }
+      pendingChecks.delete(b.env);
+    });
+    const bad = new Set<number>();
+    // Find every bad one: check, then re-check the rest after each failure.
+    let from = 0;
+    while (from < checks.length) {
+      const i = await this.#pool.check(checks.slice(from));
+      if (i < 0) break;
+      bad.add(owner[from + i]!);
+      from += i + 1;
+    }
+    const badIds: Uint8Array[] = [];
+    batch.forEach((b, i) => {
+      if (bad.has(i)) {
+        badIds.push(b.env.id);
+        const e = new QledgerError('TX_BAD_SIGNATURE', 'signature does not verify');
+        this.#reject(b.env, e);
+        b.resolve({ status: 'rejected', code: e.code, message: e.message });
+        return;
+      }
+      this.#verified.set(
+        toHex(b.env.id),
+        checks.filter((_, k) => owner[k] === i),
+      );
+      this.#mempool.markVerified(b.env.id);
+      b.resolve({ status: 'pending' });
+    });
+    if (badIds.length) for (const d of this.#mempool.remove(badIds, Date.now())) this.#reject(d.env, d.error);
+    this.#scheduleGossip();
+    this.#maybeBuild();
+  }
+
+  #scheduleGossip(): void {
+    if (this.#gossipTimer || this.#gossip.length === 0) return;
+    this.#gossipTimer = setTimeout(() => {
+      this.#gossipTimer = undefined;
+      const batch = this.#gossip;
+      this.#gossip = [];
+      const payload = encode(batch);
+      for (const i of this.#links.keys()) this.#net.send(i, FRAME.TXS, payload, true);
+    }, GOSSIP_MS);
+  }
+
+  async txState(idHex: string): Promise<TxState> {
+    if (!/^[0-9a-f]{64}$/.test(idHex)) throw new QledgerError('TX_ID_INVALID', 'id: must be 64 hex digits');
+    const r = this.#rejected.get(idHex);
+    if (r) return { status: 'rejected', ...r };
+    const t = await this.#store.transaction(Buffer.from(idHex, 'hex'));
+    if (t) return { status: 'committed', height: t.height, index: t.index };
+    if (this.#verified.has(idHex)) return { status: 'pending' };
+    return { status: 'unknown' };
+  }
+
+  // ---- status -------------------------------------------------------------------------------
+
+  get store(): ChainStore {
+    return this.#store;
+  }
+
+  /** A stored transaction's id. */
+  txId(bytes: Uint8Array): Uint8Array {
+    return decodeTx(bytes, this.#params, hashes).id;
+  }
+
+  status() {
+    const links = [...this.#links.entries()].map(([i, l]) => ({
+      ...l.status(),
+      connected: this.#net.isConnected(i),
+    }));
+    return {
+      name: this.name,
+      index: this.index,
+      chainId: this.chainId,
+      height: this.#state.height,
+      consensus: {
+        height: this.#cs.height,
+        round: this.#cs.round,
+        step: this.#cs.step,
+        proposer: this.names[this.#cparams.proposer(this.#cs.height, this.#cs.round)]!,
+      },
+      mempool: { size: this.#mempool.size, bytes: this.#mempool.byteSize },
+      peers: this.#net.states(),
+      links,
+      qkdBitsConsumed: links.reduce((a, l) => a + l.qkdBitsOut + l.qkdBitsIn, 0),
+      qkdBitsOut: links.reduce((a, l) => a + l.qkdBitsOut, 0),
+      requireQkd: this.#cfg.requireQkd,
+      stats: { ...this.stats },
+      uptimeMs: Date.now() - this.startedAt,
+    };
+  }
+}
+
+/** Deferred signature checks of transactions waiting for the pool. */
+const pendingChecks = new WeakMap<TxEnvelope, SigCheck[]>();
