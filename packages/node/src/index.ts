@@ -9,3 +9,4 @@ export * from './pki/dev.js';
 export * from './qkd/etsi014.js';
 export * from './qrng/index.js';
 export * from './storage/index.js';
+export * from './validator/devnet-driver.js';

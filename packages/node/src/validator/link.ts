@@ -230,6 +230,11 @@ export class LinkAuth {
       if (this.#closed) return null;
       if (this.#state === 'qkd' && this.#out.qkd.remaining >= need()) return this.#tagQkd(msg);
       if (this.#state === 'fallback' && this.#out.pq) return this.#tagPq(msg);
+      if (this.#state === 'halted') {
+        // requireQkd and no usable QKD key: nothing goes out until the link recovers.
+        this.#c.dropped++;
+        return null;
+      }
       if (this.#state === 'qkd') void this.#refill();
       const waited = performance.now() - start;
       if (waited >= this.o.giveUpMs) {

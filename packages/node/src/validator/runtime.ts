@@ -298,7 +298,11 @@ export class Validator {
       log: this.#log,
       onConsensus: (from, bytes) => this.#onConsensus(from, bytes),
       onFrame: (from, type, payload) => this.#onFrame(from, type, payload),
-      onConnected: () => this.#enqueue({ type: 'tick' }),
+      onConnected: (peer) => {
+        // Catch up with a peer that is ahead (a restart, a partition), then re-send our votes.
+        this.#net.send(peer, FRAME.SYNC_REQ, encode([this.#state.height + 1]));
+        this.#enqueue({ type: 'tick' });
+      },
     });
     await this.#net.start();
   }
@@ -400,8 +404,10 @@ export class Validator {
     const t = setTimeout(() => {
       this.#timers.delete(t);
       if (height !== this.#cs.height || round < this.#cs.round) return;
-      // Idle: nothing to decide, so no reason to move past a silent proposer.
-      if (stepName === 'propose' && this.#mempool.size === 0 && this.#cs.step === 'propose') {
+      // Idle: nothing to decide, so no reason to move past a silent proposer, unless another
+      // validator already voted in this round (it has something pending that we lack).
+      const heard = (this.#cs.rounds.get(round)?.prevotes.size ?? 0) > 0;
+      if (stepName === 'propose' && this.#mempool.size === 0 && this.#cs.step === 'propose' && !heard) {
         this.#schedule(stepName, height, round, ms);
         return;
       }
@@ -534,8 +540,13 @@ export class Validator {
     this.#lastProgress = performance.now();
     const ids = block.txs.map((t) => t.id);
     for (const id of ids) this.#verified.delete(toHex(id));
-    const dropped = this.#mempool.rebase(apply.state, ids, Date.now(), (env, checks) =>
-      checks.every((c) => this.#alreadyVerified(env, c)),
+    for (const id of ids) this.#rejected.delete(toHex(id));
+    // Signatures still being checked on admission are not re-judged here.
+    const dropped = this.#mempool.rebase(
+      apply.state,
+      ids,
+      Date.now(),
+      (env, checks) => pendingChecks.has(env) || checks.every((c) => this.#alreadyVerified(env, c)),
     );
     for (const d of dropped) this.#reject(d.env, d.error);
     this.stats.blocks++;
@@ -698,7 +709,6 @@ export class Validator {
         checks.push(c);
         owner.push(i);
       }
-      pendingChecks.delete(b.env);
     });
     const bad = new Set<number>();
     // Find every bad one: check, then re-check the rest after each failure.
@@ -711,6 +721,7 @@ export class Validator {
     }
     const badIds: Uint8Array[] = [];
     batch.forEach((b, i) => {
+      pendingChecks.delete(b.env);
       if (bad.has(i)) {
         badIds.push(b.env.id);
         const e = new QledgerError('TX_BAD_SIGNATURE', 'signature does not verify');
@@ -743,10 +754,10 @@ export class Validator {
 
   async txState(idHex: string): Promise<TxState> {
     if (!/^[0-9a-f]{64}$/.test(idHex)) throw new QledgerError('TX_ID_INVALID', 'id: must be 64 hex digits');
-    const r = this.#rejected.get(idHex);
-    if (r) return { status: 'rejected', ...r };
     const t = await this.#store.transaction(Buffer.from(idHex, 'hex'));
     if (t) return { status: 'committed', height: t.height, index: t.index };
+    const r = this.#rejected.get(idHex);
+    if (r) return { status: 'rejected', ...r };
     if (this.#verified.has(idHex)) return { status: 'pending' };
     return { status: 'unknown' };
   }

@@ -1,0 +1,255 @@
+/**
+ * End to end with real processes: `qledger devnet` (4 validator processes, 4 simulated KMEs
+ * with ETSI 014 over mutual TLS, QKD-keyed Toeplitz tags on every consensus message).
+ * Concurrent clients; SIGKILL of a validator under load and its catch-up; a killed leader
+ * and the view change; an eavesdropper and the fallback; and the halt under requireQkd.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { nobleBackend, nobleHashes } from '@qledger/core';
+import {
+  apiGet,
+  type Client,
+  type DevnetProcess,
+  dataTx,
+  registerTx,
+  startDevnet,
+  submitTxs,
+} from '../src/validator/devnet-driver.js';
+
+const crypto = nobleBackend;
+const hashes = nobleHashes;
+const CHAIN = 'devnet';
+const enc = new TextEncoder();
+
+interface Status {
+  height: number;
+  consensus: { height: number; round: number; proposer: string };
+  links: {
+    peer: string;
+    state: string;
+    fallbackReason: string | null;
+    alarm: boolean;
+    qkdBitsOut: number;
+    tagsSent: number;
+    fallbackTagsSent: number;
+    badTags: number;
+    connected: boolean;
+  }[];
+  stats: { roundChanges: number; synced: number };
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function committedEverywhere(net: DevnetProcess, ids: readonly string[], ms = 60_000): Promise<void> {
+  await until(
+    `${ids.length} transactions committed on every validator`,
+    async () => {
+      for (const v of net.ready.validators)
+        for (const id of ids) {
+          const s = await apiGet<{ status: string }>(`${v.api}/v1/transactions/${id}`);
+          if (s.status !== 'committed') return false;
+        }
+      return true;
+    },
+    ms,
+  );
+}
+
+async function sameChains(net: DevnetProcess): Promise<number> {
+  const heights = await Promise.all(
+    net.ready.validators.map(async (v) => (await apiGet<Status>(`${v.api}/v1/status`)).height),
+  );
+  const h = Math.min(...heights);
+  for (let i = 1; i <= h; i++) {
+    const hashes = await Promise.all(
+      net.ready.validators.map(async (v) => (await apiGet<{ hash: string }>(`${v.api}/v1/blocks/${i}`)).hash),
+    );
+    assert.equal(new Set(hashes).size, 1, `validators disagree at height ${i}: ${hashes.join(' ')}`);
+  }
+  return h;
+}
+
+describe('devnet end to end', { timeout: 600_000 }, () => {
+  let dir: string;
+  let net: DevnetProcess;
+  const clients: Client[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'qledger-e2e-'));
+    net = await startDevnet(dir);
+  });
+  after(async () => {
+    await net?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('concurrent clients on every validator: all commit, identical chains, QKD tags on every link', async () => {
+    const regs = Array.from({ length: 8 }, (_, i) => registerTx(CHAIN, `client-${i}`, crypto, hashes));
+    clients.push(...regs.map((r) => r.client));
+    // Each client sends its registration and 5 data transactions to its own validator, all at once.
+    const batches = regs.map((r, i) => [
+      r.env.bytes,
+      ...Array.from(
+        { length: 5 },
+        (_, k) => dataTx(CHAIN, r.client, enc.encode(`c${i} #${k}`), crypto, hashes).bytes,
+      ),
+    ]);
+    const results = await Promise.all(batches.map((b, i) => submitTxs(net.ready.validators[i % 4]!.api, b)));
+    const all = results.flat();
+    assert.equal(all.length, 48);
+    for (const r of all) assert.equal(r.status, 'pending', JSON.stringify(r));
+    await committedEverywhere(
+      net,
+      all.map((r) => r.id),
+    );
+    assert.ok((await sameChains(net)) >= 1);
+    // A duplicate is refused without a second copy; a bad transaction gets a coded 400.
+    const dup = await submitTxs(net.ready.validators[0]!.api, [batches[0]![0]!]);
+    assert.notEqual(dup[0]!.status, 'pending');
+    const bad = await fetch(`${net.ready.validators[0]!.api}/v1/transactions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tx: 'zz' }),
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { code: string }).code, 'REQUEST_INVALID');
+    const st = await apiGet<Status>(`${net.ready.validators[0]!.api}/v1/status`);
+    for (const l of st.links) {
+      assert.equal(l.state, 'qkd');
+      assert.ok(l.tagsSent > 0 && l.qkdBitsOut > 0, JSON.stringify(l));
+      assert.equal(l.badTags, 0);
+    }
+  });
+
+  test('SIGKILL a validator under load: the rest keep committing, it restarts and catches up', async () => {
+    const victim = net.ready.validators[3]!;
+    const live = net.ready.validators.slice(0, 3);
+    const before = (await apiGet<Status>(`${live[0]!.api}/v1/status`)).height;
+    process.kill(net.pid(victim.name), 'SIGKILL');
+    const ids: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      const txs = clients.map((c) => dataTx(CHAIN, c, enc.encode(`load ${round}`), crypto, hashes).bytes);
+      for (const [i, r] of (await submitTxs(live[round % 3]!.api, txs)).entries()) {
+        assert.equal(r.status, 'pending', `tx ${i}: ${JSON.stringify(r)}`);
+        ids.push(r.id);
+      }
+    }
+    await until('the live validators commit without the victim', async () => {
+      for (const v of live)
+        for (const id of ids)
+          if ((await apiGet<{ status: string }>(`${v.api}/v1/transactions/${id}`)).status !== 'committed')
+            return false;
+      return true;
+    });
+    assert.ok((await apiGet<Status>(`${live[0]!.api}/v1/status`)).height > before);
+    await until('the victim restarts', async () =>
+      net.events.some((e) => e.event === 'restarted' && e.name === victim.name),
+    );
+    await committedEverywhere(net, ids, 90_000);
+    await sameChains(net);
+  });
+
+  test('kill the leader: a view change follows and the transaction still commits', async () => {
+    const v0 = net.ready.validators[0]!;
+    const st = await apiGet<Status>(`${v0.api}/v1/status`);
+    const leader = st.consensus.proposer;
+    const others = net.ready.validators.filter((v) => v.name !== leader);
+    const roundsBefore = await Promise.all(
+      others.map(async (v) => (await apiGet<Status>(`${v.api}/v1/status`)).stats.roundChanges),
+    );
+    process.kill(net.pid(leader), 'SIGKILL');
+    const [r] = await submitTxs(others[0]!.api, [
+      dataTx(CHAIN, clients[0]!, enc.encode('after the leader'), crypto, hashes).bytes,
+    ]);
+    assert.equal(r!.status, 'pending');
+    await until('commit on the others', async () => {
+      for (const v of others)
+        if ((await apiGet<{ status: string }>(`${v.api}/v1/transactions/${r!.id}`)).status !== 'committed')
+          return false;
+      return true;
+    });
+    const roundsAfter = await Promise.all(
+      others.map(async (v) => (await apiGet<Status>(`${v.api}/v1/status`)).stats.roundChanges),
+    );
+    assert.ok(
+      roundsAfter.some((n, i) => n > roundsBefore[i]!),
+      `round changes ${roundsBefore} → ${roundsAfter}`,
+    );
+    const t = await apiGet<{ height: number }>(`${others[0]!.api}/v1/transactions/${r!.id}`);
+    const block = await apiGet<{ proposer: string; cert: { round: number } }>(
+      `${others[0]!.api}/v1/blocks/${t.height}`,
+    );
+    assert.notEqual(block.proposer, leader);
+    assert.ok(block.cert.round >= 1, `decided in round ${block.cert.round}`);
+    await committedEverywhere(net, [r!.id], 90_000);
+  });
+
+  test('an eavesdropper on a link: QBER alarm, the link falls back to ML-KEM keys, visible in status', async () => {
+    // kme-a–kme-b joins v1 and v2.
+    assert.equal(await net.link('a-b', { eavesdrop: 1 }), 200);
+    const v1 = net.ready.validators[0]!;
+    const link = await until('v1 sees the alarm on its link to v2', async () => {
+      const l = (await apiGet<Status>(`${v1.api}/v1/status`)).links.find((x) => x.peer === 'v2')!;
+      return l.alarm && l.state === 'fallback' ? l : undefined;
+    });
+    assert.match(link.fallbackReason!, /QBER alarm/);
+    const [r] = await submitTxs(v1.api, [
+      dataTx(CHAIN, clients[1]!, enc.encode('under attack'), crypto, hashes).bytes,
+    ]);
+    await committedEverywhere(net, [r!.id]);
+    const after = (await apiGet<Status>(`${v1.api}/v1/status`)).links.find((x) => x.peer === 'v2')!;
+    assert.ok(after.fallbackTagsSent > 0, 'messages to v2 went out under fallback tags');
+    // Other links stay on QKD.
+    assert.equal(
+      (await apiGet<Status>(`${v1.api}/v1/status`)).links.find((x) => x.peer === 'v4')!.state,
+      'qkd',
+    );
+    assert.equal(await net.link('a-b', { eavesdrop: 0 }), 200);
+    await until('the link returns to QKD keys', async () => {
+      const l = (await apiGet<Status>(`${v1.api}/v1/status`)).links.find((x) => x.peer === 'v2')!;
+      return l.state === 'qkd';
+    });
+    await sameChains(net);
+  });
+});
+
+describe('devnet with requireQkd', { timeout: 300_000 }, () => {
+  test('an eavesdropped link halts instead of falling back; the rest of the network still commits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qledger-e2e-rq-'));
+    const net = await startDevnet(dir, ['--require-qkd']);
+    try {
+      assert.equal(await net.link('a-b', { eavesdrop: 1 }), 200);
+      const v1 = net.ready.validators[0]!;
+      const l = await until('the v1–v2 link halts', async () => {
+        const x = (await apiGet<Status>(`${v1.api}/v1/status`)).links.find((y) => y.peer === 'v2')!;
+        return x.state === 'halted' ? x : undefined;
+      });
+      assert.match(l.fallbackReason!, /QBER alarm/);
+      const { env } = registerTx(CHAIN, 'rq-client', crypto, hashes);
+      const [r] = await submitTxs(v1.api, [env.bytes]);
+      await committedEverywhere(net, [r!.id]);
+      const after = (await apiGet<Status>(`${v1.api}/v1/status`)).links.find((y) => y.peer === 'v2')!;
+      assert.equal(after.fallbackTagsSent, 0, 'no message left under a fallback tag');
+    } finally {
+      await net.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
