@@ -1,10 +1,12 @@
 /** `npm run bench -- <name>`: runs one benchmark suite and prints JSON lines. */
+import { benchConsensus } from './consensus.js';
 import { benchCrypto } from './crypto.js';
 import { benchKme } from './kme.js';
 import { benchLedger } from './ledger.js';
 import { benchQrng } from './qrng.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
+  consensus: benchConsensus,
   crypto: benchCrypto,
   kme: benchKme,
   ledger: benchLedger,

@@ -71,7 +71,7 @@ export const NodeConfigSchema = z.strictObject({
       /** Re-send this validator's messages when a height has not moved for this long. */
       tickMs: z.number().int().min(100).max(600_000).default(2000),
       /** Most transactions per block (also bounded by the genesis maxBlockTxs). */
-      maxBlockTxs: z.number().int().min(1).max(1_000_000).default(2000),
+      maxBlockTxs: z.number().int().min(1).max(1_000_000).default(1000),
       /** How long a proposer waits for more transactions once it has one. */
       batchMs: z.number().int().min(0).max(10_000).default(2),
     })
@@ -81,7 +81,7 @@ export const NodeConfigSchema = z.strictObject({
       precommitMs: 500,
       deltaMs: 250,
       tickMs: 2000,
-      maxBlockTxs: 2000,
+      maxBlockTxs: 1000,
       batchMs: 2,
     }),
   mempool: z

@@ -79,6 +79,8 @@ export interface LinkStatus {
   /** QKD key bits taken from the KME for this link: as master (sending) and as slave. */
   readonly qkdBitsOut: number;
   readonly qkdBitsIn: number;
+  /** QKD key bits spent on this validator's own tags and Toeplitz keys (the key economy). */
+  readonly qkdBitsUsed: number;
   readonly tagsSent: number;
   readonly tagsChecked: number;
   readonly badTags: number;
@@ -147,6 +149,7 @@ export class LinkAuth {
   readonly #c = {
     qkdBitsOut: 0,
     qkdBitsIn: 0,
+    qkdBitsUsed: 0,
     tagsSent: 0,
     tagsChecked: 0,
     badTags: 0,
@@ -253,9 +256,13 @@ export class LinkAuth {
 
   #tagQkd(msg: Uint8Array): Uint8Array {
     const d = this.#out;
-    if (!d.qkdMac) d.qkdMac = this.#macFrom(d.qkd.next(MAC_KEY_BYTES).pad);
+    if (!d.qkdMac) {
+      d.qkdMac = this.#macFrom(d.qkd.next(MAC_KEY_BYTES).pad);
+      this.#c.qkdBitsUsed += MAC_KEY_BYTES * 8;
+    }
     const t = d.qkdMac.tag(msg, d.qkd);
     this.#c.tagsSent++;
+    this.#c.qkdBitsUsed += TAG_BYTES * 8;
     if (d.qkd.remaining < this.o.lowBytes) void this.#refill();
     return envelope(MODE_QKD, t.position, t.tag, msg);
   }

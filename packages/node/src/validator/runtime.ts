@@ -16,6 +16,7 @@
  *   in batches, then gossiped to every peer in batches (they are signed, so gossip needs no
  *   link tag). Decided blocks for a validator that is behind come with their certificates.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import {
@@ -121,6 +122,12 @@ export class Validator {
    */
   #verified = new Map<string, SigCheck[]>();
   #rejected = new Map<string, { code: string; message: string }>();
+  /** Decoded envelopes of pending transactions by a digest of their bytes: blocks reuse them. */
+  #envelopes = new Map<string, TxEnvelope>();
+  readonly #known = (bytes: Uint8Array): TxEnvelope | undefined => {
+    const env = this.#envelopes.get(bytesKey(bytes));
+    return env && equalBytes(env.bytes, bytes) ? env : undefined;
+  };
   #awaiting: { height: number; round: number } | null = null;
   #building = false;
   #admit: { env: TxEnvelope; resolve: (r: TxState) => void }[] = [];
@@ -142,6 +149,17 @@ export class Validator {
     synced: 0,
     proposed: 0,
   };
+  /** Milliseconds spent, by part (status().timing): where a validator's time goes. */
+  readonly timing: Record<string, number> = {};
+
+  #timed<T>(part: string, f: () => T): T {
+    const t = performance.now();
+    try {
+      return f();
+    } finally {
+      this.timing[part] = (this.timing[part] ?? 0) + performance.now() - t;
+    }
+  }
 
   private constructor(
     cfg: NodeConfig,
@@ -352,7 +370,7 @@ export class Validator {
 
   async #handle(e: ConsensusEvent): Promise<void> {
     if (this.#stopping) return;
-    const r = step(this.#cs, e);
+    const r = this.#timed('step', () => step(this.#cs, e));
     this.#cs = r.state;
     for (const a of r.actions) await this.#act(a);
   }
@@ -474,8 +492,10 @@ export class Validator {
     try {
       if (this.#validated.has(digest)) valid = true;
       else if (height === this.#state.height + 1) {
-        const block = decodeValue(value, this.#params, hashes);
-        const apply = applyBlock(this.#state, block, { hashes, crypto: this.#crypto, signatures: 'defer' });
+        const block = this.#timed('decode', () => decodeValue(value, this.#params, hashes, this.#known));
+        const apply = this.#timed('apply', () =>
+          applyBlock(this.#state, block, { hashes, crypto: this.#crypto, signatures: 'defer' }),
+        );
         if (!apply.ok) {
           this.#log.warn(
             { height, code: apply.error.code, err: apply.error.message },
@@ -518,7 +538,7 @@ export class Validator {
     if (!v) {
       // Decided by a quorum we only heard of (a decision message): apply it on their word,
       // the certificate being 2f + 1 validators' signatures over its hash.
-      const block = decodeValue(value, this.#params, hashes);
+      const block = decodeValue(value, this.#params, hashes, this.#known);
       const apply = applyBlock(this.#state, block, { hashes, crypto: this.#crypto, signatures: 'defer' });
       if (!apply.ok) throw new Error(`decided block ${height} does not apply: ${apply.error.message}`);
       v = { block, apply };
@@ -528,6 +548,7 @@ export class Validator {
   }
 
   async #append(block: Block, apply: Extract<ApplyResult, { ok: true }>, cert: CommitCert): Promise<void> {
+    const t0 = performance.now();
     await this.#store.append({
       block,
       hash: apply.hash,
@@ -535,18 +556,24 @@ export class Validator {
       state: apply.state,
       cert: encodeCert(cert),
     });
+    this.timing.append = (this.timing.append ?? 0) + performance.now() - t0;
     this.#state = apply.state;
     this.#validated.clear();
     this.#lastProgress = performance.now();
     const ids = block.txs.map((t) => t.id);
-    for (const id of ids) this.#verified.delete(toHex(id));
+    for (const t of block.txs) {
+      this.#verified.delete(toHex(t.id));
+      this.#envelopes.delete(bytesKey(t.bytes));
+    }
     for (const id of ids) this.#rejected.delete(toHex(id));
     // Signatures still being checked on admission are not re-judged here.
-    const dropped = this.#mempool.rebase(
-      apply.state,
-      ids,
-      Date.now(),
-      (env, checks) => pendingChecks.has(env) || checks.every((c) => this.#alreadyVerified(env, c)),
+    const dropped = this.#timed('rebase', () =>
+      this.#mempool.rebase(
+        apply.state,
+        ids,
+        Date.now(),
+        (env, checks) => pendingChecks.has(env) || checks.every((c) => this.#alreadyVerified(env, c)),
+      ),
     );
     for (const d of dropped) this.#reject(d.env, d.error);
     this.stats.blocks++;
@@ -566,6 +593,7 @@ export class Validator {
   #reject(env: TxEnvelope, e: QledgerError): void {
     const id = toHex(env.id);
     this.#verified.delete(id);
+    this.#envelopes.delete(bytesKey(env.bytes));
     if (this.#rejected.size >= REJECTED_KEPT) this.#rejected.delete(this.#rejected.keys().next().value!);
     this.#rejected.set(id, { code: e.code, message: e.message });
   }
@@ -682,10 +710,11 @@ export class Validator {
    * QledgerError for a transaction that is malformed or invalid now.
    */
   submit(bytes: Uint8Array, fromClient = true): Promise<TxState & { id: string }> {
-    const env = decodeTx(bytes, this.#params, hashes);
+    const env = this.#timed('decodeTx', () => decodeTx(bytes, this.#params, hashes));
     const id = toHex(env.id);
     if (this.#mempool.has(env.id)) return Promise.resolve({ id, status: 'pending' });
-    const checks = this.#mempool.add(env, Date.now(), { deferSignatures: true });
+    const checks = this.#timed('admit', () => this.#mempool.add(env, Date.now(), { deferSignatures: true }));
+    this.#envelopes.set(bytesKey(bytes), env);
     return new Promise((resolve) => {
       this.#admit.push({ env, resolve: (st) => resolve({ id, ...st }) });
       this.#verified.set(id, []);
@@ -714,7 +743,9 @@ export class Validator {
     // Find every bad one: check, then re-check the rest after each failure.
     let from = 0;
     while (from < checks.length) {
+      const t = performance.now();
       const i = await this.#pool.check(checks.slice(from));
+      this.timing.verifyWall = (this.timing.verifyWall ?? 0) + performance.now() - t;
       if (i < 0) break;
       bad.add(owner[from + i]!);
       from += i + 1;
@@ -796,9 +827,15 @@ export class Validator {
       qkdBitsOut: links.reduce((a, l) => a + l.qkdBitsOut, 0),
       requireQkd: this.#cfg.requireQkd,
       stats: { ...this.stats },
+      timing: Object.fromEntries(Object.entries(this.timing).map(([k, v]) => [k, Math.round(v)])),
       uptimeMs: Date.now() - this.startedAt,
     };
   }
+}
+
+/** A short digest of a transaction's bytes, to find its decoded envelope. */
+function bytesKey(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64');
 }
 
 /** Deferred signature checks of transactions waiting for the pool. */

@@ -15,6 +15,7 @@ import {
   type HashSuite,
   type LedgerParams,
   QledgerError,
+  type TxEnvelope,
   toHex,
 } from '@qledger/core';
 
@@ -54,8 +55,16 @@ export function valueDigest(hashes: HashSuite, value: Uint8Array): string {
   }
 }
 
-/** Decodes a value into a block (header parsed, every transaction decoded and checked statically). */
-export function decodeValue(value: Uint8Array, params: LedgerParams, hashes: HashSuite): Block {
+/**
+ * Decodes a value into a block (header parsed, every transaction decoded and checked
+ * statically). `known` may return the already decoded envelope of identical bytes.
+ */
+export function decodeValue(
+  value: Uint8Array,
+  params: LedgerParams,
+  hashes: HashSuite,
+  known?: (bytes: Uint8Array) => TxEnvelope | undefined,
+): Block {
   const { header, txs } = split(value);
   const h = decodeHeader(header);
   let raw: CborValue;
@@ -70,7 +79,7 @@ export function decodeValue(value: Uint8Array, params: LedgerParams, hashes: Has
     header: h,
     txs: raw.map((t) => {
       if (!(t instanceof Uint8Array)) throw new QledgerError('BLOCK_MALFORMED', 'a transaction is not bytes');
-      return decodeTx(t, params, hashes);
+      return known?.(t) ?? decodeTx(t, params, hashes);
     }),
   };
 }

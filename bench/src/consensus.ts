@@ -1,0 +1,333 @@
+/**
+ * `npm run bench -- consensus`: a real `qledger devnet` (4 validator processes, simulated
+ * QKD on every link, embedded storage) under load from this process. Transactions
+ * (ML-DSA-44, `data` from pre-registered clients) are signed before any clock starts.
+ * A transaction counts as committed when all four validators have announced it on their
+ * SSE event streams; latency is submit → the last of those four announcements.
+ *
+ *   latency_p50_ms / latency_p99_ms   at 100 tx/s offered, and at saturation
+ *   committed_tps                     at saturation (median of the windows)
+ *   qkd_bits_per_tx                   QKD key bits taken from the KMEs (whole network, as
+ *                                     master SAEs: each key counted once) per committed tx
+ *   qkd_bits_per_block_link           the same per block per (undirected) link
+ *   messages_per_block                tagged consensus messages per block, whole network
+ *   verify_ceiling_ratio              committed_tps ÷ (cores ÷ (validators × verify cost)),
+ *                                     the verify cost measured in this run (liboqs WASM)
+ *   keylimited_tps                    committed tx/s when every QKD link delivers about
+ *                                     1.4 kb/s (idq-clavis3 at 50 km)
+ *
+ * QLEDGER_BENCH_SECONDS sets the saturation window (default 15 s, three windows).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DevnetProcess } from '@qledger/node';
+import {
+  apiGet,
+  type Client,
+  createOqsBackend,
+  dataTx,
+  nativeHashes,
+  registerTx,
+  startDevnet,
+  submitTxs,
+} from '@qledger/node';
+import { emit, summarize } from './format.js';
+
+const CHAIN = 'devnet';
+const CLIENTS = 64;
+const WINDOW_S = Number(process.env.QLEDGER_BENCH_SECONDS ?? 15);
+const WINDOWS = 3;
+
+type Crypto = Awaited<ReturnType<typeof createOqsBackend>>;
+
+interface Status {
+  height: number;
+  links: { qkdBitsUsed: number; tagsSent: number; fallbackTagsSent: number }[];
+}
+
+/** Follows every validator's SSE stream; resolves ids once all have committed them. */
+class Tracker {
+  readonly seen = new Map<string, { count: number; last: number }>();
+  readonly done = new Map<string, number>();
+  /** When each transaction became committed everywhere, in order. */
+  readonly times: number[] = [];
+  readonly #aborts: AbortController[] = [];
+  blocks = 0;
+  constructor(readonly n: number) {}
+
+  async follow(api: string, first: boolean): Promise<void> {
+    const ac = new AbortController();
+    this.#aborts.push(ac);
+    const res = await fetch(`${api}/v1/events`, { signal: ac.signal });
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let buf = '';
+    void (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          buf += dec.decode(value, { stream: true });
+          let i = buf.indexOf('\n\n');
+          while (i >= 0) {
+            const chunk = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            i = buf.indexOf('\n\n');
+            const data = /^event: block\ndata: (.*)$/m.exec(chunk);
+            if (!data) continue;
+            const e = JSON.parse(data[1]!) as { txs: string[] };
+            if (first) this.blocks++;
+            const now = performance.now();
+            for (const id of e.txs) {
+              const s = this.seen.get(id) ?? { count: 0, last: 0 };
+              s.count++;
+              s.last = now;
+              if (s.count === this.n) {
+                this.done.set(id, now);
+                this.times.push(now);
+                this.seen.delete(id);
+              } else this.seen.set(id, s);
+            }
+          }
+        }
+      } catch {
+        // aborted
+      }
+    })();
+  }
+
+  close(): void {
+    for (const a of this.#aborts) a.abort();
+  }
+}
+
+async function networkTotals(net: DevnetProcess): Promise<{ bits: number; tags: number; height: number }> {
+  let bits = 0;
+  let tags = 0;
+  let height = 0;
+  for (const v of net.ready.validators) {
+    const s = await apiGet<Status>(`${v.api}/v1/status`);
+    height = Math.max(height, s.height);
+    for (const l of s.links) {
+      bits += l.qkdBitsUsed;
+      tags += l.tagsSent + l.fallbackTagsSent;
+    }
+  }
+  return { bits, tags, height };
+}
+
+async function registerClients(net: DevnetProcess, crypto: Crypto): Promise<Client[]> {
+  const regs = Array.from({ length: CLIENTS }, (_, i) =>
+    registerTx(CHAIN, `bench-${i}`, crypto, nativeHashes),
+  );
+  const ids = (
+    await submitTxs(
+      net.ready.validators[0]!.api,
+      regs.map((r) => r.env.bytes),
+    )
+  ).map((r) => r.id);
+  const api = net.ready.validators[0]!.api;
+  for (const id of ids)
+    for (;;) {
+      const s = await apiGet<{ status: string }>(`${api}/v1/transactions/${id}`);
+      if (s.status === 'committed') break;
+      if (s.status === 'rejected') throw new Error(`registration ${id} rejected`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  return regs.map((r) => r.client);
+}
+
+/** Pre-signed data transactions, `per` per client, in submission order per client. */
+function sign(clients: Client[], per: number, crypto: Crypto): Uint8Array[][] {
+  const payload = new TextEncoder().encode('benchmark payload of a plausible size: 64 bytes............');
+  return clients.map((c) =>
+    Array.from({ length: per }, () => dataTx(CHAIN, c, payload, crypto, nativeHashes).bytes),
+  );
+}
+
+/** Offers `rate` tx/s (Infinity: saturation, bounded backlog) for `seconds`; latencies in ms. */
+async function offer(
+  net: DevnetProcess,
+  tracker: Tracker,
+  queues: Uint8Array[][],
+  rate: number,
+  seconds: number,
+): Promise<{ committed: number; latencies: number[]; seconds: number }> {
+  const apis = net.ready.validators.map((v) => v.api);
+  const sent = new Map<string, number>();
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  let next = 0;
+  const cursor = queues.map(() => 0);
+  const take = (n: number) => {
+    // Round robin over clients; client i always goes to validator i mod 4 (its seq order holds).
+    const per: Uint8Array[][] = apis.map(() => []);
+    let got = 0;
+    for (let k = 0; k < queues.length * 4 && got < n; k++) {
+      const c = next++ % queues.length;
+      if (cursor[c]! < queues[c]!.length) {
+        per[c % apis.length]!.push(queues[c]![cursor[c]!++]!);
+        got++;
+      }
+    }
+    return per;
+  };
+  const send = async (per: Uint8Array[][]) => {
+    await Promise.all(
+      per.map(async (txs, i) => {
+        if (txs.length === 0) return;
+        const at = performance.now();
+        for (const r of await submitTxs(apis[i]!, txs)) if (r.status === 'pending') sent.set(r.id, at);
+      }),
+    );
+  };
+  if (rate === Number.POSITIVE_INFINITY) {
+    // Keep about two seconds' worth outstanding: enough for full blocks, bounded mempools.
+    const inflight: Promise<void>[] = [];
+    while (performance.now() < end) {
+      const outstanding = sent.size - [...sent.keys()].filter((id) => tracker.done.has(id)).length;
+      if (outstanding > 2000 || inflight.length >= 4) {
+        await Promise.race([...inflight, new Promise((r) => setTimeout(r, 5))]);
+        continue;
+      }
+      const p = send(take(200)).finally(() => inflight.splice(inflight.indexOf(p), 1));
+      inflight.push(p);
+    }
+    await Promise.all(inflight);
+  } else {
+    const every = 1000 / rate;
+    let due = t0;
+    while (performance.now() < end) {
+      due += every;
+      void send(take(1));
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+  const stopAt = performance.now();
+  // Let the window's transactions finish (latency), but count throughput inside the window.
+  const drainEnd = performance.now() + 30_000;
+  while (performance.now() < drainEnd && [...sent.keys()].some((id) => !tracker.done.has(id)))
+    await new Promise((r) => setTimeout(r, 20));
+  // Throughput: every commit inside the window (also of earlier windows' transactions).
+  const inWindow = tracker.times.filter((t) => t >= t0 && t <= stopAt).length;
+  const latencies: number[] = [];
+  for (const [id, at] of sent) {
+    const done = tracker.done.get(id);
+    if (done !== undefined) latencies.push(done - at);
+  }
+  return { committed: inWindow, latencies, seconds: (stopAt - t0) / 1000 };
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : Number.NaN;
+}
+
+async function withDevnet<T>(args: string[], f: (net: DevnetProcess, t: Tracker) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'qledger-bench-'));
+  const net = await startDevnet(dir, args);
+  const tracker = new Tracker(net.ready.validators.length);
+  try {
+    await Promise.all(net.ready.validators.map((v, i) => tracker.follow(v.api, i === 0)));
+    return await f(net, tracker);
+  } finally {
+    tracker.close();
+    await net.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchConsensus(): Promise<void> {
+  const crypto = await createOqsBackend();
+  const cores = availableParallelism();
+  // Per-transaction verify cost, this run, this machine (liboqs WASM, as the validators use).
+  const kp = crypto.signer('ml-dsa-44').keygen();
+  const msg = new Uint8Array(200);
+  const sig = crypto.signer('ml-dsa-44').sign(msg, kp.secretKey);
+  const verifyMs: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    for (let i = 0; i < 200; i++) crypto.signer('ml-dsa-44').verify(sig, msg, kp.publicKey);
+    verifyMs.push((performance.now() - t) / 200);
+  }
+  const verify = summarize(verifyMs).median;
+  const base = { bench: 'consensus', validators: 4, cores };
+  emit({ ...base, name: 'verify_ms', unit: 'ms', ...summarize(verifyMs) });
+
+  await withDevnet([], async (net, tracker) => {
+    const clients = await registerClients(net, crypto);
+    const perClient = Math.ceil((WINDOW_S * WINDOWS * 2500 + 1500) / CLIENTS);
+    const queues = sign(clients, perClient, crypto);
+    // 100 tx/s offered.
+    const low = await offer(net, tracker, queues, 100, 10);
+    emit({
+      ...base,
+      name: 'latency_p50_ms',
+      unit: 'ms',
+      load: '100 tx/s',
+      ...summarize([pct(low.latencies, 0.5)]),
+    });
+    emit({
+      ...base,
+      name: 'latency_p99_ms',
+      unit: 'ms',
+      load: '100 tx/s',
+      ...summarize([pct(low.latencies, 0.99)]),
+    });
+    // Saturation windows.
+    const tps: number[] = [];
+    const lat: number[] = [];
+    const bitsPerTx: number[] = [];
+    const bitsPerBlockLink: number[] = [];
+    const msgsPerBlock: number[] = [];
+    for (let w = 0; w < WINDOWS; w++) {
+      const a = await networkTotals(net);
+      const r = await offer(net, tracker, queues, Number.POSITIVE_INFINITY, WINDOW_S);
+      const b = await networkTotals(net);
+      const blocks = Math.max(1, b.height - a.height);
+      tps.push(r.committed / r.seconds);
+      lat.push(...r.latencies);
+      bitsPerTx.push((b.bits - a.bits) / Math.max(1, r.committed));
+      bitsPerBlockLink.push((b.bits - a.bits) / blocks / 6);
+      msgsPerBlock.push((b.tags - a.tags) / blocks);
+    }
+    if (process.env.QLEDGER_BENCH_DEBUG)
+      for (const v of net.ready.validators)
+        console.error(
+          v.name,
+          JSON.stringify((await apiGet<{ timing: unknown }>(`${v.api}/v1/status`)).timing),
+        );
+    const committedTps = summarize(tps);
+    emit({ ...base, name: 'committed_tps', unit: 'tx/s', ...committedTps });
+    emit({ ...base, name: 'latency_p50_ms', unit: 'ms', load: 'saturation', ...summarize([pct(lat, 0.5)]) });
+    emit({ ...base, name: 'latency_p99_ms', unit: 'ms', load: 'saturation', ...summarize([pct(lat, 0.99)]) });
+    emit({ ...base, name: 'qkd_bits_per_tx', unit: 'bits', load: 'saturation', ...summarize(bitsPerTx) });
+    emit({ ...base, name: 'qkd_bits_per_block_link', unit: 'bits', ...summarize(bitsPerBlockLink) });
+    emit({ ...base, name: 'messages_per_block', unit: 'messages', ...summarize(msgsPerBlock) });
+    const ceiling = cores / (4 * (verify / 1000));
+    emit({
+      ...base,
+      name: 'verify_ceiling_ratio',
+      unit: 'ratio',
+      ceiling_tps: Math.round(ceiling),
+      ...summarize(tps.map((t) => t / ceiling)),
+    });
+  });
+
+  await withDevnet(['--profile', 'idq-clavis3', '--km', '50'], async (net, tracker) => {
+    const clients = await registerClients(net, crypto);
+    const queues = sign(clients, Math.ceil((WINDOW_S * 1200 + 500) / CLIENTS), crypto);
+    // Let the KMEs' pools settle to the link rate (the first buffers come from start-up key).
+    const r = await offer(net, tracker, queues, Number.POSITIVE_INFINITY, WINDOW_S);
+    emit({
+      ...base,
+      name: 'keylimited_tps',
+      unit: 'tx/s',
+      link_kbps: 1.44,
+      ...summarize([r.committed / r.seconds]),
+    });
+  });
+  crypto.destroy();
+}
