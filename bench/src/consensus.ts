@@ -316,6 +316,7 @@ export async function benchConsensus(): Promise<void> {
     });
   });
 
+  if (process.env.QLEDGER_BENCH_SKIP_KEYLIMITED) return;
   await withDevnet(['--profile', 'idq-clavis3', '--km', '50'], async (net, tracker) => {
     const clients = await registerClients(net, crypto);
     const queues = sign(clients, Math.ceil((WINDOW_S * 1200 + 500) / CLIENTS), crypto);

@@ -4,9 +4,11 @@ import { benchCrypto } from './crypto.js';
 import { benchKme } from './kme.js';
 import { benchLedger } from './ledger.js';
 import { benchQrng } from './qrng.js';
+import { benchSweep } from './sweep.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   consensus: benchConsensus,
+  'consensus-sweep': benchSweep,
   crypto: benchCrypto,
   kme: benchKme,
   ledger: benchLedger,

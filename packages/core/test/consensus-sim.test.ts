@@ -5,14 +5,16 @@
  * honest validators commit different blocks at one height; every certificate verifies) and
  * liveness (after the network stabilises, every transaction commits on every honest
  * validator). A failing seed is printed: QLEDGER_SIM_SEED=<seed> npm test -- consensus-sim
- * replays it alone.
+ * replays it alone; QLEDGER_SIM_SEEDS=<n> runs n seeds (`npm run bench -- consensus-sweep`
+ * runs a long sweep and prints JSON).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { simulate } from './helpers/consensus-sim.js';
 
 const only = process.env.QLEDGER_SIM_SEED;
-const SEEDS = only ? [Number(only)] : Array.from({ length: 300 }, (_, i) => i + 1);
+const count = Number(process.env.QLEDGER_SIM_SEEDS ?? 300);
+const SEEDS = only ? [Number(only)] : Array.from({ length: count }, (_, i) => i + 1);
 
 test(`safety and liveness over ${SEEDS.length} seeds: faults and one Byzantine validator`, () => {
   let faults = 0;

@@ -189,9 +189,15 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   const launch = (i: number) => {
     const name = names[i]!;
     const out = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [...process.execArgv, main, 'node', '--config', configs[i]!], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // QLEDGER_NODE_ARGS: extra Node.js flags for the validators (e.g. --cpu-prof, heap limits).
+    const extra = process.env.QLEDGER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, ...extra, main, 'node', '--config', configs[i]!],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
     children.set(name, child);

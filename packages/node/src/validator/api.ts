@@ -10,10 +10,9 @@ import { z } from 'zod';
 import type { BlockEvent, Validator } from './runtime.js';
 
 const HEX = /^(?:[0-9a-f]{2})+$/;
-const SubmitSchema = z.union([
-  z.strictObject({ tx: z.string().regex(HEX, 'must be hex').max(2_000_000) }),
-  z.strictObject({ txs: z.array(z.string().regex(HEX, 'must be hex').max(2_000_000)).min(1).max(1000) }),
-]);
+const hexTx = z.string().regex(HEX, 'must be hex').max(2_000_000);
+const OneSchema = z.strictObject({ tx: hexTx });
+const BatchSchema = z.strictObject({ txs: z.array(hexTx).min(1).max(1000) });
 
 /** HTTP status for each coded error a route can raise. */
 function statusOf(code: string): number {
@@ -45,12 +44,20 @@ export async function startApi(v: Validator, host: string, port: number, log: Lo
             : 'INTERNAL';
     return reply.code(status).send({ code, message: status < 500 ? (e as Error).message : 'internal error' });
   });
+  // JSON only: anything else is 415, not a string body.
+  app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
   );
 
   app.post('/v1/transactions', async (req, reply) => {
-    const r = SubmitSchema.safeParse(req.body);
+    const body = req.body as Record<string, unknown> | null;
+    const isBatch = typeof body === 'object' && body !== null && 'txs' in body;
+    if (typeof body !== 'object' || body === null || (!isBatch && !('tx' in body)))
+      throw new QledgerError('REQUEST_INVALID', 'body: must be { "tx": hex } or { "txs": [hex, …] }', {
+        field: 'body',
+      });
+    const r = (isBatch ? BatchSchema : OneSchema).safeParse(body);
     if (!r.success) {
       const i = r.error.issues[0]!;
       throw new QledgerError('REQUEST_INVALID', `${i.path.join('.') || 'body'}: ${i.message}`, {
@@ -58,11 +65,11 @@ export async function startApi(v: Validator, host: string, port: number, log: Lo
       });
     }
     if ('tx' in r.data) {
-      const st = await v.submit(fromHex(r.data.tx));
+      const st = await v.submit(fromHex(r.data.tx as string));
       return reply.code(st.status === 'rejected' ? 400 : 202).send(st);
     }
     const out = await Promise.all(
-      r.data.txs.map(async (hex) => {
+      (r.data as { txs: string[] }).txs.map(async (hex) => {
         try {
           return await v.submit(fromHex(hex));
         } catch (e) {

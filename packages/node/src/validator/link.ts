@@ -34,7 +34,8 @@ export const TAG_BYTES = 16;
 const MAC_KEY_BYTES = Math.ceil(ToeplitzMac.keyBits('digest', 128) / 8); // 80
 const MODE_QKD = 1;
 const MODE_PQ = 2;
-const HEADER = 1 + 8 + TAG_BYTES;
+/** mode ‖ session id (4) ‖ position (8) ‖ tag. */
+const HEADER = 1 + 4 + 8 + TAG_BYTES;
 const PQ_CHUNK = 4096;
 
 export type LinkState = 'qkd' | 'fallback' | 'halted';
@@ -114,13 +115,21 @@ class PqPads {
 }
 
 interface Direction {
+  /** Names the session (from its fallback seed), so a message of an older one is refused at once. */
+  session: number;
   qkd: PadStream;
   qkdMac: ToeplitzMac | null;
   pq: PqPads | null;
   pqMac: ToeplitzMac | null;
 }
 
-const newDirection = (): Direction => ({ qkd: new PadStream(), qkdMac: null, pq: null, pqMac: null });
+const newDirection = (session = 0): Direction => ({
+  session,
+  qkd: new PadStream(),
+  qkdMac: null,
+  pq: null,
+  pqMac: null,
+});
 
 function destroyDirection(d: Direction): void {
   d.qkd.destroy();
@@ -187,8 +196,10 @@ export class LinkAuth {
     this.#session++;
     destroyDirection(this.#out);
     destroyDirection(this.#in);
-    this.#out = newDirection();
-    this.#in = newDirection();
+    const id = (seed: Uint8Array | null) =>
+      seed ? new DataView(this.o.hashes.sha3_256(seed).buffer).getUint32(0) : this.#session;
+    this.#out = newDirection(id(pqOut));
+    this.#in = newDirection(id(pqIn));
     this.#inChain = Promise.resolve();
     if (pqOut) this.#out.pq = new PqPads(pqOut, this.o.hashes);
     if (pqIn) this.#in.pq = new PqPads(pqIn, this.o.hashes);
@@ -264,7 +275,7 @@ export class LinkAuth {
     this.#c.tagsSent++;
     this.#c.qkdBitsUsed += TAG_BYTES * 8;
     if (d.qkd.remaining < this.o.lowBytes) void this.#refill();
-    return envelope(MODE_QKD, t.position, t.tag, msg);
+    return envelope(MODE_QKD, d.session, t.position, t.tag, msg);
   }
 
   #tagPq(msg: Uint8Array): Uint8Array {
@@ -277,7 +288,7 @@ export class LinkAuth {
     pq.ensure(pq.pads.position + TAG_BYTES);
     const t = d.pqMac.tag(msg, pq.pads);
     this.#c.fallbackTagsSent++;
-    return envelope(MODE_PQ, t.position, t.tag, msg);
+    return envelope(MODE_PQ, d.session, t.position, t.tag, msg);
   }
 
   #macFrom(key: Uint8Array): ToeplitzMac {
@@ -293,10 +304,11 @@ export class LinkAuth {
     if (env.length < HEADER) return this.#bad();
     const view = new DataView(env.buffer, env.byteOffset, env.byteLength);
     const mode = env[0];
-    const pos = Number(view.getBigUint64(1));
-    const tag = env.subarray(9, HEADER);
-    const msg = env.subarray(HEADER);
     const d = this.#in;
+    if (view.getUint32(1) !== d.session) return this.#bad(); // another (older) session
+    const pos = Number(view.getBigUint64(5));
+    const tag = env.subarray(13, HEADER);
+    const msg = env.subarray(HEADER);
     if (mode === MODE_PQ) {
       if (this.o.requireQkd || !d.pq) {
         this.#c.refusedFallbackTags++;
@@ -311,6 +323,8 @@ export class LinkAuth {
       return this.#check(d.pqMac, msg, tag, pos, d.pq.pads);
     }
     if (mode !== MODE_QKD) return this.#bad();
+    // A position far past all key announced so far is forged, not early.
+    if (pos > d.qkd.position + d.qkd.remaining + (this.o.highBytes + MAC_KEY_BYTES) * 4) return this.#bad();
     const session = this.#session;
     // Wait (in order) until the peer's announced keys cover this pad.
     const ok = await this.#covered(Math.max(pos, MAC_KEY_BYTES) + TAG_BYTES, session);
@@ -520,11 +534,19 @@ export class LinkAuth {
   }
 }
 
-function envelope(mode: number, position: number, tag: Uint8Array, msg: Uint8Array): Uint8Array {
+function envelope(
+  mode: number,
+  session: number,
+  position: number,
+  tag: Uint8Array,
+  msg: Uint8Array,
+): Uint8Array {
   const out = new Uint8Array(HEADER + msg.length);
   out[0] = mode;
-  new DataView(out.buffer).setBigUint64(1, BigInt(position));
-  out.set(tag, 9);
+  const view = new DataView(out.buffer);
+  view.setUint32(1, session);
+  view.setBigUint64(5, BigInt(position));
+  out.set(tag, 13);
   out.set(msg, HEADER);
   tag.fill(0);
   return out;

@@ -111,6 +111,7 @@ export class Validator {
   #mempool: Mempool;
   #net!: PeerNetwork;
   #links = new Map<number, LinkAuth>();
+  #kme: Etsi014Client | null = null;
   #cs!: ConsensusState;
   #cparams: ConsensusParams;
   #queue: Promise<void> = Promise.resolve();
@@ -269,7 +270,7 @@ export class Validator {
       cert: read(`${cfg.pki}/validator/${cfg.name}.crt`),
       key: read(`${cfg.pki}/validator/${cfg.name}.key`),
     };
-    const kme = cfg.kme
+    const kme = (this.#kme = cfg.kme
       ? new Etsi014Client({
           url: cfg.kme.url,
           ca: tls.ca,
@@ -279,7 +280,7 @@ export class Validator {
           timeoutMs: 5000,
           retries: 2,
         })
-      : null;
+      : null);
     const peers = cfg.peers.map((p) => {
       const i = this.names.indexOf(p.name);
       const v = genesis.validators[i]!;
@@ -349,6 +350,7 @@ export class Validator {
     await this.#net.close();
     await this.#queue.catch(() => {});
     for (const l of this.#links.values()) l.close();
+    this.#kme?.close();
     await this.#pool.close();
     this.#crypto.destroy();
     await this.#store.close();
@@ -372,7 +374,9 @@ export class Validator {
     if (this.#stopping) return;
     const r = this.#timed('step', () => step(this.#cs, e));
     this.#cs = r.state;
+    const t = performance.now();
     for (const a of r.actions) await this.#act(a);
+    this.timing.actions = (this.timing.actions ?? 0) + performance.now() - t;
   }
 
   async #act(a: ConsensusAction): Promise<void> {
@@ -403,9 +407,12 @@ export class Validator {
         if (d) this.#net.sendConsensus(a.to, encodeConsensusMsg(d));
         return;
       }
-      case 'persist':
+      case 'persist': {
+        const t = performance.now();
         await this.#store.saveConsensus(encodeSnapshot(a.snapshot));
+        this.timing.persist = (this.timing.persist ?? 0) + performance.now() - t;
         return;
+      }
       case 'fault':
         this.stats.faults++;
         this.#log.warn({ from: this.names[a.from], fault: a.fault, detail: a.detail }, 'consensus fault');

@@ -1,0 +1,201 @@
+/**
+ * Link authentication between two validators, with real KMEs over ETSI 014: tags verify,
+ * tampering and replays are refused, keys are recorded and never reused, a new session
+ * refuses the old one's messages, the fallback works and requireQkd refuses it, and a QBER
+ * alarm moves the link to fallback.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { hasCode, QledgerError, utf8 } from '@qledger/core';
+import type { RunningNetwork } from '@qledger/kme';
+import { nativeHashes } from '../src/crypto/index.js';
+import { FRAME, FrameReader, frame, MAX_FRAME } from '../src/validator/frames.js';
+import { LinkAuth, type LinkOptions } from '../src/validator/link.js';
+import { clientFor, makePki, startSquare, type TestPki } from './helpers/qkd.js';
+
+const quiet = { info() {}, warn() {} };
+const seed = (b: number) => new Uint8Array(32).fill(b);
+
+/** Two ends of one link (v1 ↔ v2), wired to each other's key announcements. */
+function pair(
+  pki: TestPki | null,
+  net: RunningNetwork | null,
+  o: Partial<LinkOptions> & { requireQkdB?: boolean } = {},
+) {
+  // Each validator's own store of used key_IDs (the ChainStore's recordKeyIds semantics).
+  const used = { v1: new Map<string, Set<string>>(), v2: new Map<string, Set<string>>() };
+  const recorder = (m: Map<string, Set<string>>) => async (link: string, ids: readonly string[]) => {
+    const set = m.get(link) ?? new Set();
+    for (const id of ids) if (set.has(id)) throw new QledgerError('STORE_KEY_REUSED', `reused ${id}`);
+    for (const id of ids) set.add(id);
+    m.set(link, set);
+  };
+  const broken: string[] = [];
+  let a!: LinkAuth;
+  let b!: LinkAuth;
+  const kmes = pki && net ? [clientFor(pki, net, 'v1'), clientFor(pki, net, 'v2')] : [null, null];
+  const common = { hashes: nativeHashes, log: quiet, statusPollMs: 50, lowBytes: 64, highBytes: 256 };
+  a = new LinkAuth({
+    ...common,
+    self: 'v1',
+    peer: 'v2',
+    recordKeyIds: recorder(used.v1),
+    kme: kmes[0] ?? null,
+    requireQkd: false,
+    announce: (ids) => b.onKeys(ids),
+    onBroken: (w) => broken.push(w),
+    ...o,
+  });
+  b = new LinkAuth({
+    ...common,
+    self: 'v2',
+    peer: 'v1',
+    recordKeyIds: recorder(used.v2),
+    kme: kmes[1] ?? null,
+    requireQkd: o.requireQkdB ?? false,
+    announce: (ids) => a.onKeys(ids),
+    onBroken: (w) => broken.push(w),
+  });
+  a.newSession(seed(1), seed(2));
+  b.newSession(seed(2), seed(1));
+  const close = () => {
+    a.close();
+    b.close();
+    for (const k of kmes) k?.close();
+  };
+  return { a, b, used, broken, close };
+}
+
+describe('link authentication over real KMEs', () => {
+  let pki: TestPki;
+  let net: RunningNetwork;
+
+  before(async () => {
+    pki = await makePki(['kme-a', 'kme-b', 'kme-c', 'kme-d'], ['v1', 'v2', 'v3', 'v3b', 'v4']);
+    net = await startSquare(pki);
+    await net.tick(5);
+  });
+  after(async () => {
+    await net.stop();
+    rmSync(pki.dir, { recursive: true, force: true });
+  });
+
+  test('tags verify; tampering, replays and the old session are refused; key_IDs are recorded once', async () => {
+    const { a, b, used, broken, close } = pair(pki, net);
+    try {
+      const msgs = Array.from({ length: 40 }, (_, i) => utf8(`consensus message ${i}`));
+      const envs: Uint8Array[] = [];
+      for (const m of msgs) envs.push((await a.seal(m))!);
+      for (let i = 0; i < msgs.length; i++) assert.deepEqual(await b.open(envs[i]!), msgs[i]);
+      const s = a.status();
+      assert.equal(s.state, 'qkd');
+      assert.equal(s.tagsSent, 40);
+      // 80-byte Toeplitz key + 16 bytes per tag, all from QKD.
+      assert.equal(s.qkdBitsUsed, (80 + 40 * 16) * 8);
+      assert.ok(s.qkdBitsOut >= s.qkdBitsUsed);
+      assert.equal(b.status().tagsChecked, 40);
+      // Both ends recorded the same key_IDs for the v1→v2 direction, each in its own store.
+      const sent = [...(used.v1.get('v1>v2') ?? [])].sort();
+      assert.ok(sent.length >= Math.ceil((80 + 40 * 16) / 32), `${sent.length} keys`);
+      assert.deepEqual([...(used.v2.get('v1>v2') ?? [])].sort(), sent);
+      // Replay of an accepted envelope: its pad is gone.
+      assert.equal(await b.open(envs[3]!), null);
+      // Tampered message and tampered tag.
+      const next = (await a.seal(utf8('fresh')))!;
+      const t1 = next.slice();
+      t1[t1.length - 1]! ^= 1;
+      assert.equal(await b.open(t1), null);
+      const next2 = (await a.seal(utf8('fresh 2')))!;
+      const t2 = next2.slice();
+      t2[20]! ^= 0x80; // inside the tag
+      assert.equal(await b.open(t2), null);
+      assert.equal(b.status().badTags, 3);
+      // A new session (reconnect): the old session's envelopes fail.
+      const old = (await a.seal(utf8('before reconnect')))!;
+      a.newSession(seed(3), seed(4));
+      b.newSession(seed(4), seed(3));
+      assert.equal(await b.open(old), null);
+      const fresh = (await a.seal(utf8('after reconnect')))!;
+      assert.deepEqual(await b.open(fresh), utf8('after reconnect'));
+      assert.deepEqual(broken, []);
+    } finally {
+      close();
+    }
+  });
+
+  test('a QBER alarm moves the link to ML-KEM fallback; clearing it returns to QKD', async () => {
+    const { a, b, close } = pair(pki, net);
+    try {
+      assert.ok(await b.open((await a.seal(utf8('before')))!));
+      await net.kmes.get('kme-a')!.control('a-b', { eavesdrop: 1 });
+      for (let i = 0; i < 100 && a.status().state !== 'fallback'; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const s = a.status();
+      assert.equal(s.state, 'fallback');
+      assert.equal(s.alarm, true);
+      assert.match(s.fallbackReason!, /QBER alarm/);
+      assert.equal(s.bufferBits, 0, 'unused QKD pad is dropped on an alarm');
+      assert.deepEqual(await b.open((await a.seal(utf8('under fallback')))!), utf8('under fallback'));
+      assert.equal(a.status().fallbackTagsSent, 1);
+      await net.kmes.get('kme-a')!.control('a-b', { eavesdrop: 0 });
+      await net.tick(5);
+      for (let i = 0; i < 100 && a.status().state !== 'qkd'; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(a.status().state, 'qkd');
+      assert.deepEqual(await b.open((await a.seal(utf8('back')))!), utf8('back'));
+    } finally {
+      close();
+    }
+  });
+});
+
+describe('link authentication without QKD', () => {
+  test('no KME: fallback tags verify; a requireQkd receiver refuses them; a requireQkd sender halts', async () => {
+    const open = pair(null, null);
+    try {
+      assert.equal(open.a.status().state, 'fallback');
+      const env = (await open.a.seal(utf8('pq')))!;
+      assert.deepEqual(await open.b.open(env), utf8('pq'));
+      assert.equal(await open.b.open(env), null, 'replayed fallback tag');
+    } finally {
+      open.a.close();
+      open.b.close();
+    }
+    const strict = pair(null, null, { requireQkdB: true });
+    try {
+      assert.equal(await strict.b.open((await strict.a.seal(utf8('pq')))!), null);
+      assert.equal(strict.b.status().refusedFallbackTags, 1);
+    } finally {
+      strict.a.close();
+      strict.b.close();
+    }
+    const halted = pair(null, null, { requireQkd: true });
+    try {
+      assert.equal(halted.a.status().state, 'halted');
+      assert.equal(await halted.a.seal(utf8('x')), null);
+      assert.equal(halted.a.status().dropped, 1);
+    } finally {
+      halted.a.close();
+      halted.b.close();
+    }
+  });
+
+  test('frames: split anywhere, reassembled exactly; an oversized length is refused', () => {
+    const payloads = [new Uint8Array(0), utf8('a'), new Uint8Array(70_000).fill(7)];
+    const wire = Buffer.concat(payloads.map((p, i) => frame(i === 0 ? FRAME.TXS : FRAME.KEYS, p)));
+    for (const cut of [1, 3, 5, 4096]) {
+      const r = new FrameReader();
+      const got: { type: number; payload: Uint8Array }[] = [];
+      for (let i = 0; i < wire.length; i += cut) got.push(...r.push(wire.subarray(i, i + cut)));
+      assert.equal(got.length, 3);
+      got.forEach((f, i) => assert.deepEqual(f.payload, payloads[i]));
+      assert.equal(got[0]!.type, FRAME.TXS);
+    }
+    const huge = Buffer.alloc(5);
+    huge.writeUInt32BE(MAX_FRAME + 1);
+    assert.throws(
+      () => new FrameReader().push(huge),
+      (e: unknown) => hasCode(e, 'PEER_FRAME_TOO_LARGE'),
+    );
+  });
+});
