@@ -120,9 +120,15 @@ test('node:crypto hashes equal noble on random inputs', () => {
       s1.update(d.subarray(0, d.length >> 1));
       s1.update(d.subarray(d.length >> 1));
       assert.ok(eq(s1.digest(), nobleHashes.sha3_512(d)), 'streaming equals one-shot');
+      const parts = [d.subarray(0, d.length / 3), d.subarray(d.length / 3)];
+      assert.ok(eq(nativeHashes.sha3_256Parts(parts), nobleHashes.sha3_256(d)), 'parts equal the whole');
     }),
     { numRuns: 200 },
   );
+  // Parts past the one-shot size take the incremental path: the same answer.
+  const big = new Uint8Array(70_000).map((_, i) => i * 7);
+  const parts = [big.subarray(0, 40_000), big.subarray(40_000)];
+  assert.ok(eq(nativeHashes.sha3_256Parts(parts), nobleHashes.sha3_256(big)));
 });
 
 test('node:crypto HKDF equals noble for every hash, including info longer than 1024 bytes', () => {

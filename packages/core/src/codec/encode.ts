@@ -12,8 +12,12 @@ const TWO_64 = 1n << 64n;
 const textEncoder = new TextEncoder();
 
 class Writer {
-  buf = new Uint8Array(256);
+  buf: Uint8Array;
   len = 0;
+
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+  }
 
   reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -95,12 +99,22 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/** Encoded text keys: the same few field names recur in every record. */
+const keyCache = new Map<string, Uint8Array>();
+const KEY_CACHE_MAX = 4096;
+
+function encodedKey(k: CborValue, path: string, depth: number): Uint8Array {
+  const cached = typeof k === 'string' ? keyCache.get(k) : undefined;
+  if (cached) return cached;
+  const kw = new Writer(16);
+  encodeValue(kw, k, `${path}.<key>`, depth + 1);
+  const bytes = kw.buf.slice(0, kw.len);
+  if (typeof k === 'string' && keyCache.size < KEY_CACHE_MAX) keyCache.set(k, bytes);
+  return bytes;
+}
+
 function encodeMap(w: Writer, entries: [CborValue, CborValue][], path: string, depth: number): void {
-  const encoded = entries.map(([k, v]) => {
-    const kw = new Writer();
-    encodeValue(kw, k, `${path}.<key>`, depth + 1);
-    return { key: kw.buf.subarray(0, kw.len), value: v, name: String(k) };
-  });
+  const encoded = entries.map(([k, v]) => ({ key: encodedKey(k, path, depth), value: v, name: String(k) }));
   encoded.sort((a, b) => compareBytes(a.key, b.key));
   for (let i = 1; i < encoded.length; i++) {
     if (compareBytes(encoded[i - 1]!.key, encoded[i]!.key) === 0) {
@@ -180,8 +194,13 @@ function encodeValue(w: Writer, v: unknown, path: string, depth: number): void {
 }
 
 /** Encodes `value` in deterministic CBOR. Throws TypeError/RangeError naming the bad path. */
+/** One growing buffer for every top-level encode (encoding never re-enters encode). */
+const scratch = new Writer(4096);
+
 export function encode(value: CborValue): Uint8Array {
-  const w = new Writer();
-  encodeValue(w, value, '$', 0);
-  return w.buf.slice(0, w.len);
+  scratch.len = 0;
+  encodeValue(scratch, value, '$', 0);
+  const out = scratch.buf.slice(0, scratch.len);
+  if (scratch.buf.length > 1 << 22) scratch.buf = new Uint8Array(4096); // do not pin a huge buffer
+  return out;
 }

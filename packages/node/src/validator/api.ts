@@ -1,15 +1,20 @@
 /**
  * The validator's REST basics (Fastify): submit transactions, their status, blocks, node
  * status, live block events (SSE), health and readiness. Errors are `{ code, message,
- * details? }` with stable codes (docs/api.md); a refused submission changes nothing.
+ * details? }` with stable codes (docs/devnet.md); a refused submission changes nothing.
  */
-import { decodeCert, decodeHeader, fromHex, QledgerError, toHex } from '@qledger/core';
+import { decodeCert, decodeHeader, QledgerError, toHex } from '@qledger/core';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { BlockEvent, Validator } from './runtime.js';
 
 const HEX = /^(?:[0-9a-f]{2})+$/;
+/** Hex already checked against HEX: the native decoder. */
+const fromHex = (hex: string): Uint8Array => {
+  const b = Buffer.from(hex, 'hex');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+};
 const hexTx = z.string().regex(HEX, 'must be hex').max(2_000_000);
 const OneSchema = z.strictObject({ tx: hexTx });
 const BatchSchema = z.strictObject({ txs: z.array(hexTx).min(1).max(1000) });

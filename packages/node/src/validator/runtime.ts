@@ -16,7 +16,7 @@
  *   in batches, then gossiped to every peer in batches (they are signed, so gossip needs no
  *   link tag). Decided blocks for a validator that is behind come with their certificates.
  */
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import {
@@ -842,7 +842,7 @@ export class Validator {
 
 /** A short digest of a transaction's bytes, to find its decoded envelope. */
 function bytesKey(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('base64');
+  return oneShotHash('sha256', bytes, 'base64');
 }
 
 /** Deferred signature checks of transactions waiting for the pool. */
