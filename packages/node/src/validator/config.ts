@@ -64,9 +64,9 @@ export const NodeConfigSchema = z.strictObject({
     }),
   consensus: z
     .strictObject({
-      proposeMs: z.number().int().min(10).max(600_000).default(1000),
-      prevoteMs: z.number().int().min(10).max(600_000).default(500),
-      precommitMs: z.number().int().min(10).max(600_000).default(500),
+      proposeMs: z.number().int().min(10).max(600_000).default(3000),
+      prevoteMs: z.number().int().min(10).max(600_000).default(1000),
+      precommitMs: z.number().int().min(10).max(600_000).default(1000),
       deltaMs: z.number().int().min(0).max(600_000).default(250),
       /** Re-send this validator's messages when a height has not moved for this long. */
       tickMs: z.number().int().min(100).max(600_000).default(2000),
@@ -76,9 +76,9 @@ export const NodeConfigSchema = z.strictObject({
       batchMs: z.number().int().min(0).max(10_000).default(2),
     })
     .default({
-      proposeMs: 1000,
-      prevoteMs: 500,
-      precommitMs: 500,
+      proposeMs: 3000,
+      prevoteMs: 1000,
+      precommitMs: 1000,
       deltaMs: 250,
       tickMs: 2000,
       maxBlockTxs: 1000,

@@ -19,6 +19,7 @@
 import { hash as oneShotHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import {
   type ApplyResult,
   applyBlock,
@@ -112,6 +113,8 @@ export class Validator {
   #net!: PeerNetwork;
   #links = new Map<number, LinkAuth>();
   #kme: Etsi014Client | null = null;
+  /** The validator's ML-DSA secret key: signs votes and the link key exchange; zeroed on stop. */
+  readonly #secretKey: Uint8Array;
   #cs!: ConsensusState;
   #cparams: ConsensusParams;
   #queue: Promise<void> = Promise.resolve();
@@ -173,6 +176,7 @@ export class Validator {
     secretKey: Uint8Array,
     genesisHash: Uint8Array,
   ) {
+    this.#secretKey = secretKey;
     this.#cfg = cfg;
     this.#log = log;
     this.#store = store;
@@ -237,9 +241,7 @@ export class Validator {
         if (!genesis.validators.some((v) => v.name === p.name))
           throw new QledgerError('CONFIG_INVALID', `peers: ${p.name} is not a validator in genesis`);
       crypto = await createOqsBackend();
-      pool = await SignaturePool.create(
-        Math.max(1, Math.min(2, (await import('node:os')).availableParallelism())),
-      );
+      pool = await SignaturePool.create(Math.max(1, Math.min(2, availableParallelism())));
       const state = await loadState(store, { hashes, crypto });
       const g = genesisBlock(genesis, hashes);
       const v = new Validator(cfg, log, store, genesis, state, crypto, pool, key.secretKey, g.hash);
@@ -307,7 +309,7 @@ export class Validator {
     this.#net = new PeerNetwork({
       chainId: this.chainId,
       self: { index: this.index, name: cfg.name, sigAlg: mine.sigAlg },
-      secretKey: readSigningKey(cfg.key).secretKey,
+      secretKey: this.#secretKey,
       listen: cfg.listen,
       peers,
       tls,
@@ -353,6 +355,7 @@ export class Validator {
     this.#kme?.close();
     await this.#pool.close();
     this.#crypto.destroy();
+    this.#secretKey.fill(0);
     await this.#store.close();
   }
 
