@@ -183,11 +183,11 @@ async function offer(
     );
   };
   if (rate === Number.POSITIVE_INFINITY) {
-    // Keep about two seconds' worth outstanding: enough for full blocks, bounded mempools.
+    // Keep a backlog (saturation): enough for full blocks, bounded mempools.
     const inflight: Promise<void>[] = [];
     while (performance.now() < end) {
       const outstanding = sent.size - [...sent.keys()].filter((id) => tracker.done.has(id)).length;
-      if (outstanding > 2000 || inflight.length >= 4) {
+      if (outstanding > 4000 || inflight.length >= 4) {
         await Promise.race([...inflight, new Promise((r) => setTimeout(r, 5))]);
         continue;
       }

@@ -646,10 +646,18 @@ export class Validator {
       if (type === FRAME.TXS) {
         const list = decode(payload);
         if (!Array.isArray(list) || list.length > 100_000) throw new Error('TXS is not a list');
+        let refused = 0;
         for (const b of list) {
           if (!(b instanceof Uint8Array)) throw new Error('TXS holds a non-bytes item');
-          void this.submit(b, false);
+          // One refused transaction (e.g. already committed here) does not drop the rest.
+          try {
+            void this.submit(b, false);
+          } catch (e) {
+            if (!(e instanceof QledgerError)) throw e;
+            refused++;
+          }
         }
+        if (refused) this.#log.debug({ from: this.names[from], refused }, 'gossiped transactions refused');
       } else if (type === FRAME.SYNC_REQ) {
         const [h] = decode(payload) as [number];
         if (!Number.isSafeInteger(h) || h < 1) throw new Error('SYNC_REQ height');
