@@ -152,3 +152,44 @@ test('mempool: only valid transactions, pending sequence numbers, duplicates and
   );
   assert.equal(small.size, 0);
 });
+
+test('mempool with deferred signatures: checks handed out, nothing taken before it is verified, removal and rebase', () => {
+  const g = genesis();
+  const s = next(g.state, [register(alice), register(bob)]).state;
+  let verifies = 0;
+  const counting = {
+    ...crypto,
+    signer: (alg: Parameters<typeof crypto.signer>[0]) => {
+      const real = crypto.signer(alg);
+      return { ...real, verify: (...a: Parameters<typeof real.verify>) => (verifies++, real.verify(...a)) };
+    },
+  };
+  const pool = new Mempool(s, { maxTxs: 10, maxBytes: 1 << 20, hashes, crypto: counting });
+  const now = s.lastTime + 1000;
+  const a1 = data(alice, 1);
+  const forged = tx(alice, 'data', 2, { payload: new Uint8Array(1) }, {}, bob.sig.secretKey);
+  const b1 = data(bob, 1);
+  const checks = pool.add(a1, now, { deferSignatures: true });
+  assert.equal(checks.length, 1);
+  assert.deepEqual(checks[0]!.publicKey, alice.sig.publicKey);
+  assert.deepEqual(checks[0]!.signature, a1.tx.sig);
+  pool.add(forged, now, { deferSignatures: true }); // admitted on seq; its signature is pending
+  pool.add(b1, now); // checked here
+  assert.equal(verifies, 1);
+  assert.deepEqual(pool.take(10, 1 << 20), [], 'a1 is not verified yet');
+  pool.markVerified(a1.id);
+  assert.deepEqual(pool.take(10, 1 << 20), [a1], 'stops at the unverified forged transaction');
+  // The forged one fails its check: removing it keeps the others.
+  assert.deepEqual(pool.remove([forged.id], now), []);
+  assert.deepEqual(pool.take(10, 1 << 20), [a1, b1]);
+  // Rebase with keep: no signature is checked again; keep = false drops with a coded error.
+  const before = verifies;
+  const committed = next(s, [a1]).state;
+  const dropped = pool.rebase(committed, [a1.id], now, (env) => env !== b1);
+  assert.equal(verifies, before);
+  assert.deepEqual(
+    dropped.map((d) => d.error.code),
+    ['TX_BAD_SIGNATURE'],
+  );
+  assert.equal(pool.size, 0);
+});

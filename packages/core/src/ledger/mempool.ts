@@ -88,7 +88,14 @@ export class Mempool {
     return this.rebase(this.base, ids, now, () => true);
   }
 
-  private tryApply(into: StateDraft, env: TxEnvelope, now: number, deferred?: SigCheck[]): void {
+  /** Applies `env` on a child of `into`; `accept` may still refuse it before it is kept. */
+  private tryApply(
+    into: StateDraft,
+    env: TxEnvelope,
+    now: number,
+    deferred?: SigCheck[],
+    accept?: () => void,
+  ): void {
     const { chain, params } = chainParams(this.base);
     const child = into.child();
     applyTx(child, env, {
@@ -101,6 +108,7 @@ export class Mempool {
       index: this.order.length,
       ...(deferred ? { deferred } : {}),
     });
+    accept?.();
     child.commit();
   }
 
@@ -149,21 +157,13 @@ export class Mempool {
       }
       try {
         const deferred: SigCheck[] | undefined = keep ? [] : undefined;
-        const child = this.pending.child();
-        const { chain, params } = chainParams(this.base);
-        applyTx(child, env, {
-          chain,
-          params,
-          height: this.base.height + 1,
-          time: Math.max(now, this.base.lastTime),
-          hashes: this.opts.hashes,
-          crypto: this.opts.crypto,
-          index: this.order.length,
-          ...(deferred ? { deferred } : {}),
+        this.tryApply(this.pending, env, now, deferred, () => {
+          if (keep && deferred && !keep(env, deferred))
+            throw ledgerError(
+              E.TX_BAD_SIGNATURE,
+              'the signing key changed since the transaction was admitted',
+            );
         });
-        if (keep && deferred && !keep(env, deferred))
-          throw ledgerError(E.TX_BAD_SIGNATURE, 'the signing key changed since the transaction was admitted');
-        child.commit();
         this.order.push(env);
         this.ids.add(id);
         this.bytes += env.bytes.length;
