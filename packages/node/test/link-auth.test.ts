@@ -188,7 +188,7 @@ describe('link authentication without QKD', () => {
       const got: { type: number; payload: Uint8Array }[] = [];
       for (let i = 0; i < wire.length; i += cut) got.push(...r.push(wire.subarray(i, i + cut)));
       assert.equal(got.length, 3);
-      got.forEach((f, i) => assert.deepEqual(f.payload, payloads[i]));
+      for (const [i, f] of got.entries()) assert.deepEqual(f.payload, payloads[i]);
       assert.equal(got[0]!.type, FRAME.TXS);
     }
     const huge = Buffer.alloc(5);

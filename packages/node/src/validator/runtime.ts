@@ -272,7 +272,7 @@ export class Validator {
       cert: read(`${cfg.pki}/validator/${cfg.name}.crt`),
       key: read(`${cfg.pki}/validator/${cfg.name}.key`),
     };
-    const kme = (this.#kme = cfg.kme
+    const kme = cfg.kme
       ? new Etsi014Client({
           url: cfg.kme.url,
           ca: tls.ca,
@@ -282,7 +282,8 @@ export class Validator {
           timeoutMs: 5000,
           retries: 2,
         })
-      : null);
+      : null;
+    this.#kme = kme;
     const peers = cfg.peers.map((p) => {
       const i = this.names.indexOf(p.name);
       const v = genesis.validators[i]!;
