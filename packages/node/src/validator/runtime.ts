@@ -570,6 +570,8 @@ export class Validator {
     this.timing.append = (this.timing.append ?? 0) + performance.now() - t0;
     this.#state = apply.state;
     this.#validated.clear();
+    // A request to build at this height (or before) is moot now.
+    if (this.#awaiting && this.#awaiting.height <= block.header.height) this.#awaiting = null;
     this.#lastProgress = performance.now();
     const ids = block.txs.map((t) => t.id);
     for (const t of block.txs) {
