@@ -11,7 +11,7 @@
  * catch-up blocks need none (transactions are signed, decided blocks carry certificates).
  * Backpressure: gossip is dropped (and counted) while a socket has more than 8 MiB queued.
  */
-import { randomBytes, randomInt, X509Certificate } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import {
   type ConnectionOptions,
   connect,
@@ -369,9 +369,4 @@ export class PeerNetwork {
     this.#o.log.info({ peer: p.info.name }, 'peer connected');
     this.#o.onConnected(p.info.index);
   }
-}
-
-/** The CN of a PEM certificate (for config checks). */
-export function certCommonName(pem: string): string | undefined {
-  return /CN=([^,\n]+)/.exec(new X509Certificate(pem).subject)?.[1];
 }

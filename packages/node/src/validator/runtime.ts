@@ -161,8 +161,13 @@ export class Validator {
     try {
       return f();
     } finally {
-      this.timing[part] = (this.timing[part] ?? 0) + performance.now() - t;
+      this.#spent(part, t);
     }
+  }
+
+  /** Adds the time since `since` to `part` (for awaited work, which #timed cannot wrap). */
+  #spent(part: string, since: number): void {
+    this.timing[part] = (this.timing[part] ?? 0) + performance.now() - since;
   }
 
   private constructor(
@@ -380,7 +385,7 @@ export class Validator {
     this.#cs = r.state;
     const t = performance.now();
     for (const a of r.actions) await this.#act(a);
-    this.timing.actions = (this.timing.actions ?? 0) + performance.now() - t;
+    this.#spent('actions', t);
   }
 
   async #act(a: ConsensusAction): Promise<void> {
@@ -414,7 +419,7 @@ export class Validator {
       case 'persist': {
         const t = performance.now();
         await this.#store.saveConsensus(encodeSnapshot(a.snapshot));
-        this.timing.persist = (this.timing.persist ?? 0) + performance.now() - t;
+        this.#spent('persist', t);
         return;
       }
       case 'fault':
@@ -534,10 +539,12 @@ export class Validator {
 
   #alreadyVerified(env: TxEnvelope, c: SigCheck): boolean {
     const done = this.#verified.get(toHex(env.id));
+    // Usually the very same arrays (the envelope's signature, the state's key), so no byte-wise
+    // compare is needed; these are public values, not secrets.
+    const same = (a: Uint8Array, b: Uint8Array) => a === b || equalBytes(a, b);
     return (
       done?.some(
-        (d) =>
-          equalBytes(d.signature, c.signature) && equalBytes(d.publicKey, c.publicKey) && d.alg === c.alg,
+        (d) => d.alg === c.alg && same(d.signature, c.signature) && same(d.publicKey, c.publicKey),
       ) ?? false
     );
   }
@@ -567,7 +574,7 @@ export class Validator {
       state: apply.state,
       cert: encodeCert(cert),
     });
-    this.timing.append = (this.timing.append ?? 0) + performance.now() - t0;
+    this.#spent('append', t0);
     this.#state = apply.state;
     this.#validated.clear();
     // A request to build at this height (or before) is moot now.
@@ -766,7 +773,7 @@ export class Validator {
     while (from < checks.length) {
       const t = performance.now();
       const i = await this.#pool.check(checks.slice(from));
-      this.timing.verifyWall = (this.timing.verifyWall ?? 0) + performance.now() - t;
+      this.#spent('verifyWall', t);
       if (i < 0) break;
       bad.add(owner[from + i]!);
       from += i + 1;
