@@ -74,12 +74,12 @@ class Tracker {
             const chunk = buf.slice(0, i);
             buf = buf.slice(i + 2);
             i = buf.indexOf('\n\n');
-            const data = /^event: block\ndata: (.*)$/m.exec(chunk);
+            if (first && chunk.startsWith('event: block\n')) this.blocks++;
+            const data = /^event: tx\ndata: (.*)$/m.exec(chunk);
             if (!data) continue;
-            const e = JSON.parse(data[1]!) as { txs: string[] };
-            if (first) this.blocks++;
+            const e = JSON.parse(data[1]!) as { ids: string[] };
             const now = performance.now();
-            for (const id of e.txs) {
+            for (const id of e.ids) {
               const s = this.seen.get(id) ?? { count: 0, last: 0 };
               s.count++;
               s.last = now;

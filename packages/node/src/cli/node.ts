@@ -28,7 +28,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   const cfg = loadNodeConfig(v.config);
   const log = pino({ level: cfg.logLevel, base: { node: cfg.name } });
   const validator = await Validator.start(cfg, log);
-  const api = await startApi(validator, cfg.api.host, cfg.api.port, log);
+  const api = await startApi(validator, cfg.api, log);
   const addr = api.server.address() as { port: number };
   log.info(
     { api: `http://${cfg.api.host}:${addr.port}`, peerPort: validator.peerPort, height: validator.height },

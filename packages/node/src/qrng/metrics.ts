@@ -14,7 +14,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 const STATES = ['starting', 'healthy', 'quarantined', 'failed'] as const;
 
-export function registerQrngMetrics(registry: Registry, mixer: EntropyMixer): void {
+export function registerQrngMetrics(registry: Registry, mixer: Pick<EntropyMixer, 'stats'>): void {
   const snapshot = () => mixer.stats();
   const counter = (metric: string, help: string, labelNames: string[], fill: (c: Counter) => void) =>
     new Counter({

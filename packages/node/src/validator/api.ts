@@ -1,151 +1,438 @@
 /**
- * The validator's REST basics (Fastify): submit transactions, their status, blocks, node
- * status, live block events (SSE), health and readiness. Errors are `{ code, message,
- * details? }` with stable codes (docs/devnet.md); a refused submission changes nothing.
+ * The validator's REST API: the handlers of every route in `@qledger/core/api`, served by
+ * the server in `../api/server.ts`. Errors are `{ code, message, details? }` with stable
+ * codes (docs/api.md); a refused submission changes nothing.
  */
 import { decodeCert, decodeHeader, QledgerError, toHex } from '@qledger/core';
-import Fastify from 'fastify';
+import type { schemas } from '@qledger/core/api';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { buildApi, type Handlers } from '../api/server.js';
+import { nativeHashes } from '../crypto/index.js';
+import { verifyStore } from '../ledger/chain-ops.js';
+import type { StoredBlock } from '../storage/types.js';
+import type { NodeConfig } from './config.js';
+import { validatorMetrics } from './metrics.js';
 import type { BlockEvent, Validator } from './runtime.js';
 
-const HEX = /^(?:[0-9a-f]{2})+$/;
-/** Hex already checked against HEX: the native decoder. */
+type BlockSummary = z.infer<typeof schemas.BlockSummary>;
+type VerifyResult = z.infer<typeof schemas.VerifyResult>;
+
+/** Hex already checked by the route's schema: the native decoder. */
 const fromHex = (hex: string): Uint8Array => {
   const b = Buffer.from(hex, 'hex');
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 };
-const hexTx = z.string().regex(HEX, 'must be hex').max(2_000_000);
-const OneSchema = z.strictObject({ tx: hexTx });
-const BatchSchema = z.strictObject({ txs: z.array(hexTx).min(1).max(1000) });
 
-/** HTTP status for each coded error a route can raise. */
-function statusOf(code: string): number {
-  if (code === 'NOT_FOUND' || code === 'BLOCK_NOT_FOUND') return 404;
-  if (code === 'MEMPOOL_FULL') return 503;
-  return 400;
+const VERSION = '0.1.0';
+const LINK_POLL_MS = 500;
+const RATE_WINDOW_MS = 60_000;
+
+function summary(b: StoredBlock): BlockSummary {
+  const h = decodeHeader(b.headerBytes);
+  return {
+    height: h.height,
+    hash: toHex(b.hash),
+    prev: toHex(h.prev),
+    time: h.time,
+    proposer: h.proposer,
+    view: h.view,
+    txCount: h.txCount,
+  };
 }
 
-export async function startApi(v: Validator, host: string, port: number, log: Logger) {
-  const app = Fastify({
-    loggerInstance: log.child({ component: 'api' }),
-    bodyLimit: 8 * 1024 * 1024,
-    disableRequestLogging: true,
-  });
-  app.setErrorHandler((e, _req, reply) => {
-    if (e instanceof QledgerError)
-      return reply
-        .code(statusOf(e.code))
-        .send({ code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) });
-    const status = (e as { statusCode?: number }).statusCode ?? 500;
-    if (status >= 500) log.error({ err: e }, 'API error');
-    const code =
-      status === 413
-        ? 'BODY_TOO_LARGE'
-        : status === 415
-          ? 'UNSUPPORTED_MEDIA_TYPE'
-          : status < 500
-            ? 'REQUEST_INVALID'
-            : 'INTERNAL';
-    return reply.code(status).send({ code, message: status < 500 ? (e as Error).message : 'internal error' });
-  });
-  // JSON only: anything else is 415, not a string body.
-  app.removeContentTypeParser('text/plain');
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
-  );
+/** QKD key bits taken per link, sampled: the key rate each link actually delivered. */
+class KeyRates {
+  readonly #samples = new Map<string, { t: number; bits: number }[]>();
+  sample(peer: string, bits: number, now: number): void {
+    const s = this.#samples.get(peer) ?? [];
+    s.push({ t: now, bits });
+    while (s.length > 2 && s[0]!.t < now - RATE_WINDOW_MS) s.shift();
+    this.#samples.set(peer, s);
+  }
+  rate(peer: string): number {
+    const s = this.#samples.get(peer);
+    if (!s || s.length < 2) return 0;
+    const a = s[0]!;
+    const b = s[s.length - 1]!;
+    return b.t > a.t ? ((b.bits - a.bits) * 1000) / (b.t - a.t) : 0;
+  }
+}
 
-  app.post('/v1/transactions', async (req, reply) => {
-    const body = req.body as Record<string, unknown> | null;
-    const isBatch = typeof body === 'object' && body !== null && 'txs' in body;
-    if (typeof body !== 'object' || body === null || (!isBatch && !('tx' in body)))
-      throw new QledgerError('REQUEST_INVALID', 'body: must be { "tx": hex } or { "txs": [hex, …] }', {
-        field: 'body',
-      });
-    const r = (isBatch ? BatchSchema : OneSchema).safeParse(body);
-    if (!r.success) {
-      const i = r.error.issues[0]!;
-      throw new QledgerError('REQUEST_INVALID', `${i.path.join('.') || 'body'}: ${i.message}`, {
-        field: i.path.join('.') || 'body',
-      });
+export async function startApi(
+  v: Validator,
+  api: Pick<NodeConfig['api'], 'host' | 'port'> & Partial<Pick<NodeConfig['api'], 'cors' | 'rateLimit'>>,
+  log: Logger,
+): Promise<FastifyInstance> {
+  const app = await buildValidatorApi(v, api, log);
+  await app.listen({ host: api.host, port: api.port });
+  return app;
+}
+
+/** The validator's API app, not listening (tests inject into it). */
+export async function buildValidatorApi(
+  v: Validator,
+  api: Partial<Pick<NodeConfig['api'], 'cors' | 'rateLimit'>>,
+  log: Logger,
+): Promise<FastifyInstance> {
+  const rates = new KeyRates();
+  // Link state and alarm changes, for the `link` event and the key-rate samples.
+  const linkEvents = new Set<(e: z.infer<typeof schemas.LinkEvent>) => void>();
+  const lastLink = new Map<string, string>();
+  const poll = setInterval(() => {
+    const now = Date.now();
+    for (const l of v.status().links) {
+      rates.sample(l.peer, l.qkdBitsOut + l.qkdBitsIn, now);
+      const key = `${l.state}/${l.alarm}`;
+      if (lastLink.get(l.peer) !== key) {
+        const first = !lastLink.has(l.peer);
+        lastLink.set(l.peer, key);
+        if (first) continue;
+        const e = {
+          peer: l.peer,
+          state: l.state,
+          alarm: l.alarm,
+          qber: l.qber,
+          fallbackReason: l.fallbackReason,
+        };
+        for (const f of linkEvents) f(e);
+      }
     }
-    if ('tx' in r.data) {
-      const st = await v.submit(fromHex(r.data.tx as string));
-      return reply.code(st.status === 'rejected' ? 400 : 202).send(st);
-    }
-    const out = await Promise.all(
-      (r.data as { txs: string[] }).txs.map(async (hex) => {
-        try {
-          return await v.submit(fromHex(hex));
-        } catch (e) {
-          if (!(e instanceof QledgerError)) throw e;
-          return { status: 'rejected', code: e.code, message: e.message };
-        }
-      }),
-    );
-    return reply.code(202).send({ results: out });
-  });
+  }, LINK_POLL_MS);
+  poll.unref();
 
-  app.get<{ Params: { id: string } }>('/v1/transactions/:id', async (req) => ({
-    id: req.params.id,
-    ...(await v.txState(req.params.id)),
-  }));
+  let verifying: { mode: string; run: Promise<VerifyResult> } | null = null;
+  let lastVerify: (VerifyResult & { head: string }) | null = null;
 
-  const blockView = async (height: number) => {
-    const b = await v.store.blockByHeight(height);
-    if (!b) throw new QledgerError('BLOCK_NOT_FOUND', `no block at height ${height}`, { height });
-    const h = decodeHeader(b.headerBytes);
+  const blockAt = async (ref: string) => {
+    const b = /^\d+$/.test(ref)
+      ? await v.store.blockByHeight(Number(ref))
+      : await v.store.blockByHash(fromHex(ref));
+    if (!b) throw new QledgerError('BLOCK_NOT_FOUND', `no block ${ref}`, { ref });
     const cert = b.cert ? decodeCert(b.cert) : null;
     return {
-      height: h.height,
-      hash: toHex(b.hash),
-      prev: toHex(h.prev),
-      time: h.time,
-      proposer: h.proposer,
-      view: h.view,
-      txCount: h.txCount,
-      txRoot: toHex(h.txRoot),
-      stateRoot: toHex(h.stateRoot),
-      txs: b.txs.map((t) => toHex(v.txId(t))),
-      cert: cert && { round: cert.round, signers: cert.sigs.map((s) => v.names[s.voter]) },
+      ...summary(b),
+      txRoot: toHex(decodeHeader(b.headerBytes).txRoot),
+      stateRoot: toHex(decodeHeader(b.headerBytes).stateRoot),
+      txs: b.txs.map((t) => {
+        const env = v.decodeTx(t);
+        return { id: toHex(env.id), kind: env.tx.kind, sender: env.tx.from };
+      }),
+      cert: cert && { round: cert.round, signers: cert.sigs.map((s) => v.names[s.voter]!) },
     };
   };
-  app.get('/v1/blocks/latest', async () => blockView(v.height));
-  app.get<{ Params: { height: string } }>('/v1/blocks/:height', async (req) => {
-    const h = Number(req.params.height);
-    if (!/^\d{1,15}$/.test(req.params.height))
-      throw new QledgerError('REQUEST_INVALID', 'height: must be a non-negative integer', {
-        field: 'height',
+
+  const handlers: Handlers = {
+    submitTx: async ({ body, reply }) => {
+      if ('tx' in body) {
+        const st = await v.submit(fromHex(body.tx));
+        return reply.code(st.status === 'rejected' ? 400 : 202).send(st);
+      }
+      const results = await Promise.all(
+        body.txs.map(async (hex) => {
+          try {
+            return await v.submit(fromHex(hex));
+          } catch (e) {
+            if (!(e instanceof QledgerError)) throw e;
+            return { status: 'rejected' as const, code: e.code, message: e.message };
+          }
+        }),
+      );
+      // submit() answers pending, committed or rejected: never unknown.
+      return { results: results as z.infer<typeof schemas.SubmitResult>[] };
+    },
+
+    getTx: async ({ params }) => {
+      const stored = await v.store.transaction(fromHex(params.id));
+      if (stored) {
+        const block = await v.store.blockByHeight(stored.height);
+        return {
+          id: params.id,
+          status: 'committed' as const,
+          height: stored.height,
+          index: stored.index,
+          kind: stored.kind,
+          sender: stored.sender,
+          ...(block ? { blockHash: toHex(block.hash) } : {}),
+        };
+      }
+      const st = await v.txState(params.id);
+      if (st.status === 'unknown')
+        throw new QledgerError('TX_NOT_FOUND', `no transaction ${params.id} is known to this validator`, {
+          id: params.id,
+        });
+      return { id: params.id, ...st };
+    },
+
+    listBlocks: async ({ query }) => {
+      const head = v.height;
+      const limit = Math.min(100, Math.max(1, Number(query.limit ?? 20)));
+      const asc = query.order === 'asc';
+      const start = query.cursor !== undefined ? Number(query.cursor) : asc ? 0 : head;
+      const [from, to] = asc
+        ? [start, Math.min(head, start + limit - 1)]
+        : [Math.max(0, start - limit + 1), Math.min(start, head)];
+      const blocks: BlockSummary[] = [];
+      if (from <= to) for await (const b of v.store.blocks(from, to)) blocks.push(summary(b));
+      if (!asc) blocks.reverse();
+      const next = asc
+        ? to + 1 <= head
+          ? String(to + 1)
+          : null
+        : from > 0 && from <= head + 1
+          ? String(from - 1)
+          : null;
+      return { blocks, next: blocks.length === 0 ? null : next };
+    },
+
+    latestBlock: async () => blockAt(String(v.height)),
+    getBlock: async ({ params }) => blockAt(params.ref),
+
+    chainStats: async () => {
+      const [s, head] = await Promise.all([v.store.stats(), v.store.head()]);
+      return {
+        chainId: v.chainId,
+        height: s.height,
+        headHash: head ? toHex(head.hash) : '0'.repeat(64),
+        headTime: head?.time ?? 0,
+        blocks: s.blocks,
+        transactions: s.transactions,
+        identities: s.identities,
+        datasets: s.datasets,
+        validators: v.names.length,
+      };
+    },
+
+    chainVerify: async ({ query }) => {
+      const mode = query.mode ?? 'headers';
+      const head = await v.store.head();
+      const headHex = head ? toHex(head.hash) : '';
+      // One verification at a time; a repeat at the same head is answered from the last run.
+      if (lastVerify && lastVerify.mode === mode && lastVerify.head === headHex) {
+        const { head: _h, ...r } = lastVerify;
+        return r;
+      }
+      if (verifying && verifying.mode !== mode)
+        throw new QledgerError('VERIFY_BUSY', `a ${verifying.mode} verification is running; retry later`);
+      if (!verifying) {
+        const t0 = performance.now();
+        const run = verifyStore(v.store, { mode })
+          .then(
+            (r): VerifyResult => ({
+              valid: r.valid,
+              mode,
+              blocks: r.blocks,
+              transactions: r.transactions,
+              height: r.height,
+              ...(r.headHash ? { headHash: r.headHash } : {}),
+              ...(r.error ? { error: r.error } : {}),
+              ms: Math.round(performance.now() - t0),
+              checkedAt: Date.now(),
+            }),
+          )
+          .finally(() => {
+            verifying = null;
+          });
+        verifying = { mode, run };
+      }
+      const r = await verifying.run;
+      lastVerify = { ...r, head: headHex };
+      return r;
+    },
+
+    getIdentity: async ({ params }) => {
+      const id = await v.store.identity(params.name);
+      if (!id)
+        throw new QledgerError('IDENTITY_NOT_FOUND', `no identity ${params.name}`, { name: params.name });
+      return {
+        name: id.name,
+        status: id.status,
+        sigAlg: id.sigAlg,
+        sigKey: toHex(id.sigKey),
+        kemAlg: id.kemAlg,
+        kemKey: toHex(id.kemKey),
+        ...(id.ecc ? { ecc: { curve: id.ecc.curve, key: toHex(id.ecc.key) } } : {}),
+        ...(id.recovery ? { recovery: { alg: id.recovery.alg, key: toHex(id.recovery.key) } } : {}),
+        meta: { ...id.meta },
+        registered: id.registered,
+        keyVersion: id.keyVersion,
+        ...(id.rotated !== undefined ? { rotated: id.rotated } : {}),
+        trust: await v.store.trustScore(id.name),
+      };
+    },
+
+    getTrust: async ({ params }) => {
+      const score = await v.store.trustScore(params.name);
+      if (score === null || !(await v.store.identity(params.name)))
+        throw new QledgerError('IDENTITY_NOT_FOUND', `no identity ${params.name}`, { name: params.name });
+      return { name: params.name, score };
+    },
+
+    listDatasets: async ({ query }) => {
+      const limit = Math.min(100, Math.max(1, Number(query.limit ?? 20)));
+      const rows = await v.store.datasets({
+        ...(query.search ? { search: query.search } : {}),
+        ...(query.cursor ? { after: query.cursor } : {}),
+        limit: limit + 1,
       });
-    return blockView(h);
-  });
+      const page = rows.slice(0, limit).map(datasetView);
+      return { datasets: page, next: rows.length > limit ? page[page.length - 1]!.id : null };
+    },
 
-  app.get('/v1/status', async () => v.status());
-  app.get('/health', async () => ({ ok: true }));
-  app.get('/ready', async (_req, reply) => {
-    const s = v.status();
-    const connected = s.peers.filter((p) => p.connected).length;
-    const ready = connected + 1 >= Math.floor((2 * v.names.length) / 3) + 1;
-    return reply.code(ready ? 200 : 503).send({ ready, peersConnected: connected, height: s.height });
-  });
+    getDataset: async ({ params }) => {
+      const d = await v.store.dataset(params.id);
+      if (!d) throw new QledgerError('DATASET_NOT_FOUND', `no dataset ${params.id}`, { id: params.id });
+      return datasetView(d);
+    },
 
-  app.get('/v1/events', (req, reply) => {
-    reply.raw.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    });
-    reply.raw.write(': qledger events\n\n');
-    const onBlock = (e: BlockEvent) => reply.raw.write(`event: block\ndata: ${JSON.stringify(e)}\n\n`);
-    const onView = (e: unknown) => reply.raw.write(`event: viewChange\ndata: ${JSON.stringify(e)}\n\n`);
-    v.events.on('block', onBlock);
-    v.events.on('viewChange', onView);
-    req.raw.on('close', () => {
-      v.events.off('block', onBlock);
-      v.events.off('viewChange', onView);
-    });
-  });
+    validators: async () => {
+      const connected = new Set(
+        v
+          .status()
+          .peers.filter((p) => p.connected)
+          .map((p) => p.name),
+      );
+      const proposer = v.proposer;
+      return {
+        validators: v.validatorKeys.map((k, index) => ({
+          name: k.name,
+          index,
+          sigAlg: k.sigAlg,
+          keyFingerprint: toHex(nativeHashes.sha3_256(k.sigKey)),
+          self: k.name === v.name,
+          proposer: k.name === proposer,
+          connected: k.name === v.name || connected.has(k.name),
+        })),
+      };
+    },
 
-  await app.listen({ host, port });
+    peers: async () => ({ peers: v.status().peers }),
+
+    qkdLinks: async () => {
+      const s = v.status();
+      return {
+        links: s.links.map((l) => ({ ...l, keyRateBps: rates.rate(l.peer) })),
+        qkdBitsConsumed: s.qkdBitsConsumed,
+      };
+    },
+
+    qrng: async () => {
+      const q = v.qrng();
+      return {
+        requireQrng: q.requireQrng,
+        draws: q.draws,
+        bytesServed: q.bytesServed,
+        osOnlyDraws: q.osOnlyDraws,
+        refusedDraws: q.refusedDraws,
+        failovers: q.failovers,
+        throughputBps: q.throughputBps,
+        sources: q.sources.map((x) => ({
+          name: x.name,
+          kind: x.kind,
+          quantum: x.quantum,
+          state: x.state,
+          bytesRead: x.bytesRead,
+          bytesServed: x.bytesServed,
+          samplesTested: x.samplesTested,
+          healthFailures: { ...x.healthFailures },
+          startupFailures: x.startupFailures,
+          ioErrors: x.ioErrors,
+        })),
+      };
+    },
+
+    status: async () => v.status(),
+    health: async () => ({ ok: true }),
+    ready: async ({ reply }) => {
+      const s = v.status();
+      const connected = s.peers.filter((p) => p.connected).length;
+      const ready = connected + 1 >= Math.floor((2 * v.names.length) / 3) + 1;
+      return reply.code(ready ? 200 : 503).send({ ready, peersConnected: connected, height: s.height });
+    },
+
+    events: async ({ req, reply }) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        ...corsHeaders(reply),
+      });
+      res.write(': qledger events\n\n');
+      const send = (name: string, data: unknown) =>
+        res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+      const onBlock = (e: BlockEvent) => {
+        send('block', {
+          height: e.height,
+          hash: e.hash,
+          txCount: e.txs.length,
+          round: e.round,
+          proposer: e.proposer,
+          time: e.time,
+        });
+        if (e.txs.length > 0) send('tx', { height: e.height, ids: e.txs });
+      };
+      const onView = (e: unknown) => send('viewChange', e);
+      const onLink = (e: unknown) => send('link', e);
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      v.events.on('block', onBlock);
+      v.events.on('viewChange', onView);
+      linkEvents.add(onLink);
+      req.raw.on('close', () => {
+        clearInterval(keepAlive);
+        v.events.off('block', onBlock);
+        v.events.off('viewChange', onView);
+        linkEvents.delete(onLink);
+      });
+      return reply;
+    },
+  };
+
+  const app = await buildApi(handlers, {
+    log,
+    version: VERSION,
+    cors: api.cors ?? [],
+    rateLimit: api.rateLimit ?? { max: 1200, windowMs: 10_000 },
+    metrics: validatorMetrics(v),
+  });
+  app.addHook('onClose', async () => clearInterval(poll));
   return app;
+}
+
+/** A hijacked reply skips Fastify's hooks: copy the CORS headers the plugin set. */
+function corsHeaders(reply: { getHeaders(): Record<string, unknown> }): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(reply.getHeaders()))
+    if (k.startsWith('access-control-') && typeof val === 'string') out[k] = val;
+  return out;
+}
+
+function datasetView(d: {
+  id: string;
+  name: string;
+  licence: string;
+  contentHash: Uint8Array;
+  quality: number;
+  owner: string;
+  registered: number;
+  verified: boolean;
+  verifications: number;
+  lastVerifiedBy?: string;
+  lastVerifiedAt?: number;
+}) {
+  return {
+    id: d.id,
+    name: d.name,
+    licence: d.licence,
+    contentHash: toHex(d.contentHash),
+    quality: d.quality,
+    owner: d.owner,
+    registered: d.registered,
+    verified: d.verified,
+    verifications: d.verifications,
+    ...(d.lastVerifiedBy !== undefined ? { lastVerifiedBy: d.lastVerifiedBy } : {}),
+    ...(d.lastVerifiedAt !== undefined ? { lastVerifiedAt: d.lastVerifiedAt } : {}),
+  };
 }

@@ -7,6 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { QledgerError } from '@qledger/core';
 import { z } from 'zod';
 import { parseConfig } from '../config/errors.js';
+import { qrngConfigSchema } from '../qrng/config.js';
 
 const port = z.number().int().min(0).max(65535);
 const name = z
@@ -28,7 +29,24 @@ export const NodeConfigSchema = z.strictObject({
   pki: z.string().min(1),
   /** Validator-to-validator mutual TLS. */
   listen: endpoint,
-  api: endpoint,
+  api: z.strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port,
+    /** Origins allowed to call the API from a browser (CORS); none by default. `*` allows any. */
+    cors: z
+      .array(z.union([z.literal('*'), z.url()]))
+      .max(64)
+      .default([]),
+    /** Per-client (per IP) request budget: `max` requests per `windowMs`; 429 RATE_LIMITED beyond. */
+    rateLimit: z
+      .strictObject({
+        max: z.number().int().min(1).max(1_000_000).default(1200),
+        windowMs: z.number().int().min(100).max(3_600_000).default(10_000),
+      })
+      .default({ max: 1200, windowMs: 10_000 }),
+  }),
+  /** QRNG sources mixed with the OS generator (docs/qrng.md); default: the simulated source. */
+  qrng: qrngConfigSchema.default(qrngConfigSchema.parse({})),
   peers: z.array(z.strictObject({ name, host: z.string().min(1).default('127.0.0.1'), port })).min(0),
   /** This site's KME (ETSI GS QKD 014); absent: links run on ML-KEM keys only (or halt). */
   kme: z

@@ -135,14 +135,26 @@ export function dataTx(
   crypto: CryptoBackend,
   hashes: HashSuite,
 ): TxEnvelope {
+  return signedTx(chain, c, 'data', { payload }, crypto, hashes);
+}
+
+/** The client's next transaction of any kind (its seq advances). */
+export function signedTx(
+  chain: string,
+  c: Client,
+  kind: UnsignedTx['kind'],
+  body: Record<string, unknown>,
+  crypto: CryptoBackend,
+  hashes: HashSuite,
+): TxEnvelope {
   const unsigned = {
     v: 1,
     chain,
-    kind: 'data',
+    kind,
     from: c.name,
     seq: c.seq++,
     alg: 'ml-dsa-44',
-    body: { payload },
+    body,
   } as unknown as UnsignedTx;
   return signTx(unsigned, c.keys.secretKey, crypto, hashes);
 }

@@ -11,7 +11,7 @@
  * catch-up blocks need none (transactions are signed, decided blocks carry certificates).
  * Backpressure: gossip is dropped (and counted) while a socket has more than 8 MiB queued.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import {
   type ConnectionOptions,
   connect,
@@ -61,6 +61,8 @@ export interface PeerNetworkOptions {
   /** TXS, SYNC_REQ and SYNC_RESP frames. */
   readonly onFrame: (from: number, type: FrameType, payload: Uint8Array) => void;
   readonly onConnected: (peer: number) => void;
+  /** Handshake nonces (the validator's QRNG mix). */
+  readonly nonce: (length: number) => Uint8Array;
 }
 
 export interface PeerState {
@@ -246,7 +248,7 @@ export class PeerNetwork {
     });
     if (dialer) {
       const kem = this.#o.crypto.kem('ml-kem-768').keygen();
-      p.kem = { secretKey: kem.secretKey, publicKey: kem.publicKey, nonce: new Uint8Array(randomBytes(32)) };
+      p.kem = { secretKey: kem.secretKey, publicKey: kem.publicKey, nonce: this.#o.nonce(32) };
       const sig = this.#sign(this.#initPayload(this.#o.self.name, p.info.name, p.kem.publicKey, p.kem.nonce));
       socket.write(frame(FRAME.KEM_INIT, encode([p.kem.publicKey, p.kem.nonce, sig])));
     }

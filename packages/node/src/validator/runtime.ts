@@ -63,12 +63,14 @@ import type { Logger } from 'pino';
 import { createOqsBackend, nativeHashes } from '../crypto/index.js';
 import { SignaturePool } from '../ledger/sig-pool.js';
 import { Etsi014Client } from '../qkd/etsi014.js';
+import { createEntropyMixer } from '../qrng/config.js';
 import { initStore, loadState, openStore, storedGenesis } from '../storage/open.js';
 import type { ChainStore } from '../storage/types.js';
 import type { NodeConfig } from './config.js';
 import { FRAME, type FrameType } from './frames.js';
 import { readSigningKey } from './keyfile.js';
 import { LinkAuth, TAG_BYTES } from './link.js';
+import { NonceSource } from './nonces.js';
 import { PeerNetwork } from './peers.js';
 import { decodeValue, encodeRawValue, encodeValue, valueDigest } from './value.js';
 
@@ -113,6 +115,9 @@ export class Validator {
   #net!: PeerNetwork;
   #links = new Map<number, LinkAuth>();
   #kme: Etsi014Client | null = null;
+  /** Handshake nonces from the health-tested QRNG mix (GET /v1/qrng reports it). */
+  readonly #nonces: NonceSource;
+  readonly #validatorKeys: readonly { name: string; sigAlg: string; sigKey: Uint8Array }[];
   /** The validator's ML-DSA secret key: signs votes and the link key exchange; zeroed on stop. */
   readonly #secretKey: Uint8Array;
   #cs!: ConsensusState;
@@ -182,6 +187,14 @@ export class Validator {
     genesisHash: Uint8Array,
   ) {
     this.#secretKey = secretKey;
+    this.#nonces = new NonceSource(
+      createEntropyMixer(cfg.qrng, {
+        onEvent: (e) =>
+          e.type === 'startup-passed'
+            ? log.info({ qrng: e }, 'QRNG event')
+            : log.warn({ qrng: e }, 'QRNG event'),
+      }),
+    );
     this.#cfg = cfg;
     this.#log = log;
     this.#store = store;
@@ -195,6 +208,11 @@ export class Validator {
     this.index = this.names.indexOf(cfg.name);
     this.#mempool = new Mempool(state, { ...cfg.mempool, hashes, crypto });
     const keys = genesis.validators.map((v) => ({ alg: v.sigAlg as SigAlg, key: v.sigKey }));
+    this.#validatorKeys = genesis.validators.map((v) => ({
+      name: v.name,
+      sigAlg: v.sigAlg,
+      sigKey: v.sigKey,
+    }));
     const self = keys[this.index]!;
     this.#cparams = {
       chainId: this.chainId,
@@ -325,6 +343,7 @@ export class Validator {
       log: this.#log,
       onConsensus: (from, bytes) => this.#onConsensus(from, bytes),
       onFrame: (from, type, payload) => this.#onFrame(from, type, payload),
+      nonce: (n) => this.#nonces.take(n),
       onConnected: (peer) => {
         // Catch up with a peer that is ahead (a restart, a partition), then re-send our votes.
         this.#net.send(peer, FRAME.SYNC_REQ, encode([this.#state.height + 1]));
@@ -359,6 +378,7 @@ export class Validator {
     await this.#queue.catch(() => {});
     for (const l of this.#links.values()) l.close();
     this.#kme?.close();
+    this.#nonces.close();
     await this.#pool.close();
     this.#crypto.destroy();
     this.#secretKey.fill(0);
@@ -830,6 +850,26 @@ export class Validator {
   /** A stored transaction's id. */
   txId(bytes: Uint8Array): Uint8Array {
     return decodeTx(bytes, this.#params, hashes).id;
+  }
+
+  /** A stored transaction, decoded under this chain's parameters. */
+  decodeTx(bytes: Uint8Array): TxEnvelope {
+    return decodeTx(bytes, this.#params, hashes);
+  }
+
+  /** The QRNG mix behind this validator's nonces: per-source health and throughput. */
+  qrng() {
+    return this.#nonces.stats();
+  }
+
+  /** The genesis validator set (names, algorithms, public keys). */
+  get validatorKeys(): readonly { name: string; sigAlg: string; sigKey: Uint8Array }[] {
+    return this.#validatorKeys;
+  }
+
+  /** The proposer of the current height and round. */
+  get proposer(): string {
+    return this.names[this.#cparams.proposer(this.#cs.height, this.#cs.round)]!;
   }
 
   status() {
