@@ -14,6 +14,8 @@ import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nobleBackend, toHex } from '@qledger/core';
 import { NetworkSchema, PROFILES, startNetwork } from '@qledger/kme';
+import { webAppDir } from '@qledger/web';
+import { startDashboard } from '../devnet/dashboard.js';
 import { writeDevPki } from '../pki/dev.js';
 import { readSigningKey, writeSigningKey } from '../validator/keyfile.js';
 import { parseCommand } from './args.js';
@@ -25,7 +27,7 @@ export const DEVNET_USAGE = `usage: qledger devnet [options]
   --topology T        square (default: ring of sites, trusted relay for the rest) or mesh
   --profile P         QKD device profile of every link (default qnu-armos)
   --km N              fibre length of every link in km (default 20)
-  --port N            first API port: validator i serves on N+i (default 8080; 0: any free port)
+  --port N            the dashboard's port; validator i serves its API on N+i (default 8080; 0: any free ports)
   --require-qkd       validators never fall back to ML-KEM keys
   --json              print one JSON line per event instead of text`;
 
@@ -185,6 +187,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   });
   const main = fileURLToPath(new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
   const children = new Map<string, ChildProcess>();
+  let dashboardApp: { close(): Promise<unknown> } | undefined;
   let stopping = false;
   const launch = (i: number) => {
     const name = names[i]!;
@@ -233,10 +236,24 @@ export async function devnetCommand(argv: string[]): Promise<number> {
           }),
       ),
     );
+    await dashboardApp?.close();
     await net.stop();
   };
 
   const apis = ports.map((p) => `http://127.0.0.1:${p.api}`);
+  const adminToken = readFileSync(tokenFile, 'utf8').trim();
+  const dashboard = await startDashboard({
+    host: '127.0.0.1',
+    port: basePort,
+    appDir: webAppDir(),
+    validators: names.map((name, i) => ({ name, site: sites[i]!, api: apis[i]! })),
+    kmes: net.kmes,
+    adminToken,
+  }).catch(async (e) => {
+    await stopAll();
+    throw new CliError(`the dashboard cannot listen on port ${basePort}: ${(e as Error).message}`);
+  });
+  dashboardApp = dashboard.app;
   const deadline = Date.now() + 120_000;
   for (const url of apis) {
     for (;;) {
@@ -264,6 +281,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
         event: 'ready',
         dir,
         validators,
+        web: dashboard.url,
         kme: { admin: net.admin, sites: net.sites, tokenFile },
       }),
     );
@@ -271,6 +289,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     console.log(
       `qledger devnet: ${names.length} validators, ${topology} QKD network (${profile}, ${km} km links)`,
     );
+    console.log(`  dashboard ${dashboard.url}/   (devnet controls: admin token in ${tokenFile})`);
     for (const x of validators) console.log(`  ${x.name}  API ${x.api}/v1/status   (KME ${x.site})`);
     console.log(`  QKD admin API ${net.admin}/admin/v1/network  (token in ${tokenFile})`);
     console.log(`  logs in ${logDir}; Ctrl-C stops everything, running again resumes`);

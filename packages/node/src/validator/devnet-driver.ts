@@ -21,6 +21,8 @@ import { httpsRequest } from '../http/outbound.js';
 export interface DevnetReady {
   readonly dir: string;
   readonly validators: { name: string; api: string; pid: number; site: string }[];
+  /** The dashboard: the web app, /v1/* forwarded to a live validator, /devnet/* controls. */
+  readonly web: string;
   readonly kme: { admin: string; sites: Record<string, { etsi: string }>; tokenFile: string };
 }
 
