@@ -153,4 +153,35 @@ describe('web dashboard (chromium)', { timeout: 300_000 }, () => {
       },
     );
   });
+
+  test('the devnet endpoints: forwarding names the validator; controls answer coded errors', async () => {
+    const web = net.ready.web;
+    const st = await fetch(`${web}/v1/status`);
+    assert.equal(st.status, 200);
+    assert.match(st.headers.get('x-qledger-validator') ?? '', /^v[1-4]$/);
+    const token = readFileSync(net.ready.kme.tokenFile, 'utf8').trim();
+    const post = (id: string, body: unknown, auth = token) =>
+      fetch(`${web}/devnet/links/${id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
+        body: JSON.stringify(body),
+      });
+    const expect = async (r: Response, status: number, code: string, field?: string) => {
+      const b = (await r.json()) as { code: string; details?: { field?: string } };
+      assert.equal(r.status, status, JSON.stringify(b));
+      assert.equal(b.code, code);
+      if (field) assert.equal(b.details?.field, field);
+    };
+    await expect(await post('a-b', { cut: true }, 'wrong'), 401, 'UNAUTHORIZED');
+    await expect(await post('x-y', { cut: true }), 404, 'LINK_NOT_FOUND');
+    await expect(await post('a-b', { eavesdrop: 2 }), 400, 'REQUEST_INVALID', 'eavesdrop');
+    await expect(await post('a-b', { wiretap: 1 }), 400, 'REQUEST_INVALID', 'wiretap');
+    await expect(await fetch(`${web}/devnet/nothing`), 404, 'NOT_FOUND');
+    await expect(await fetch(`${web}/no-such-file.js`), 404, 'NOT_FOUND');
+    // Nothing changed on the link.
+    const n = (await (await fetch(`${web}/devnet/network`)).json()) as {
+      links: { id: string; cut: boolean }[];
+    };
+    assert.equal(n.links.find((l) => l.id === 'a-b')?.cut, false);
+  });
 });
