@@ -4,64 +4,32 @@
  * every error code the routes answer with; a refused submission changes nothing.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LEDGER_ERRORS, nobleBackend, nobleHashes, toHex } from '@qledger/core';
 import { API_ERRORS, ApiError, QledgerClient, ROUTES } from '@qledger/core/api';
 import { pino } from 'pino';
-import { writeDevPki } from '../src/pki/dev.js';
-import { buildValidatorApi, startApi } from '../src/validator/api.js';
-import { NodeConfigSchema } from '../src/validator/config.js';
+import { buildValidatorApi } from '../src/validator/api.js';
 import { type Client, dataTx, registerTx, signedTx } from '../src/validator/devnet-driver.js';
-import { writeSigningKey } from '../src/validator/keyfile.js';
-import { Validator } from '../src/validator/runtime.js';
+import type { Validator } from '../src/validator/runtime.js';
+import { type Solo, startSolo } from './helpers/solo.js';
 
 const crypto = nobleBackend;
 const hashes = nobleHashes;
 
 describe('validator REST API', { timeout: 120_000 }, () => {
-  let dir: string;
   let v: Validator;
-  let api: Awaited<ReturnType<typeof startApi>>;
   let base: string;
   let client: QledgerClient;
   let alice: Client;
-
+  let solo: Solo;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'qledger-api-'));
-    await writeDevPki(join(dir, 'pki'), { validators: ['solo'], days: 2 });
-    const key = writeSigningKey(join(dir, 'solo.key'), 'ml-dsa-44', crypto);
-    writeFileSync(
-      join(dir, 'genesis.json'),
-      JSON.stringify({
-        chainId: 'devnet',
-        time: 1_763_856_000_000,
-        validators: [{ name: 'solo', sigAlg: 'ml-dsa-44', sigKey: toHex(key.publicKey) }],
-      }),
-    );
-    const cfg = NodeConfigSchema.parse({
-      name: 'solo',
-      genesis: join(dir, 'genesis.json'),
-      key: join(dir, 'solo.key'),
-      store: join(dir, 'solo.sqlite'),
-      pki: join(dir, 'pki'),
-      listen: { port: 0 },
-      api: { port: 0 },
-      peers: [],
-      logLevel: 'silent',
-    });
-    const log = pino({ level: 'silent' });
-    v = await Validator.start(cfg, log);
-    api = await startApi(v, { host: '127.0.0.1', port: 0 }, log);
-    base = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
+    solo = await startSolo('qledger-api-');
+    v = solo.v;
+    base = solo.base;
     client = new QledgerClient(base);
   });
   after(async () => {
-    await api?.close();
-    await v?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await solo?.stop();
   });
 
   const post = (body: unknown, type = 'application/json') =>

@@ -139,6 +139,7 @@ export const IdentityView = z.object({
   keyVersion: z.int(),
   rotated: z.int().optional(),
   trust: z.number().nullable(),
+  nextSeq: z.int().describe('The seq its next transaction needs (committed state; pending ones not counted)'),
 });
 export type IdentityView = z.infer<typeof IdentityView>;
 export const TrustView = z.object({ name: z.string(), score: z.number() });

@@ -1,8 +1,20 @@
 /**
- * The `qledger` command: `devnet`, `node`, `selftest`, `chain …`, `pki init`, `qkd-net` and `kme`. Failures print one line on stderr; exit 2 for usage errors, 1 otherwise.
+ * The `qledger` command: `devnet`, `node`, `keys gen`, `tx`, `block`, `status`, `bench`, `selftest`, `chain …`, `pki init`, `qkd-net` and `kme`. Failures print one line on stderr; exit 2 for usage errors, 1 otherwise.
  */
 import { QledgerError } from '@qledger/core';
 import { CHAIN_USAGE, chainCommand } from './chain.js';
+import {
+  BENCH_USAGE,
+  BLOCK_USAGE,
+  benchCommand,
+  blockCommand,
+  KEYS_USAGE,
+  keysCommand,
+  STATUS_USAGE,
+  statusCommand,
+  TX_USAGE,
+  txCommand,
+} from './client.js';
 import { DEVNET_USAGE, devnetCommand } from './devnet.js';
 import { CliError } from './errors.js';
 import { NODE_USAGE, nodeCommand } from './node.js';
@@ -11,8 +23,13 @@ import { QKD_NET_USAGE, qkdCommand } from './qkd.js';
 import { selftest } from './selftest.js';
 
 const USAGE = `usage: qledger <command> [options]
-  devnet [--dir DIR]         4 validators and a simulated QKD network on this machine (qledger devnet --help)
+  devnet [--dir DIR]         4 validators, a simulated QKD network and the dashboard (qledger devnet --help)
   node --config FILE         one validator
+  keys gen --alg ALG --out F a signing key (and --kem KEM) for an identity or a validator
+  tx send|get …              sign and submit a transaction, or show one (qledger tx --help)
+  block get REF              a block by height, hash or latest
+  status                     a validator's height, consensus, peers and QKD links
+  bench SUITE                a benchmark suite, JSON lines (source checkout)
   selftest [--json]          check every algorithm and the Toeplitz MAC on this machine
   chain …                    create, verify, inspect, export and import a chain (qledger chain --help)
   pki init --out DIR         development CA and certificates for KMEs, SAEs and validators
@@ -26,6 +43,11 @@ async function main(argv: string[]): Promise<number> {
     return cmd === undefined ? 2 : 0;
   }
   if (cmd === 'chain') return chainCommand(rest);
+  if (cmd === 'keys') return keysCommand(rest);
+  if (cmd === 'tx') return txCommand(rest);
+  if (cmd === 'block') return blockCommand(rest);
+  if (cmd === 'status') return statusCommand(rest);
+  if (cmd === 'bench') return benchCommand(rest);
   if (cmd === 'devnet') return devnetCommand(rest);
   if (cmd === 'node') return nodeCommand(rest);
   if (cmd === 'pki') return pkiCommand(rest);
@@ -52,6 +74,11 @@ try {
         (
           {
             chain: CHAIN_USAGE,
+            keys: KEYS_USAGE,
+            tx: TX_USAGE,
+            block: BLOCK_USAGE,
+            status: STATUS_USAGE,
+            bench: BENCH_USAGE,
             devnet: DEVNET_USAGE,
             node: NODE_USAGE,
             pki: PKI_USAGE,

@@ -259,6 +259,7 @@ export async function buildValidatorApi(
         keyVersion: id.keyVersion,
         ...(id.rotated !== undefined ? { rotated: id.rotated } : {}),
         trust: await v.store.trustScore(id.name),
+        nextSeq: v.nextSeq(id.name),
       };
     },
 

@@ -54,6 +54,7 @@ import {
   QledgerError,
   type SigAlg,
   type SigCheck,
+  STATE_KEYS,
   step,
   type TxEnvelope,
   toHex,
@@ -850,6 +851,11 @@ export class Validator {
   /** A stored transaction's id. */
   txId(bytes: Uint8Array): Uint8Array {
     return decodeTx(bytes, this.#params, hashes).id;
+  }
+
+  /** The sequence number `name`'s next transaction needs (committed state; pending ones not counted). */
+  nextSeq(name: string): number {
+    return (this.#state.get(STATE_KEYS.seq(name)) as number | undefined) ?? 0;
   }
 
   /** A stored transaction, decoded under this chain's parameters. */
