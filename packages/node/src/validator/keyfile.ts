@@ -56,7 +56,9 @@ export function writeSigningKey(
     alg,
     publicKey: toHex(kp.publicKey),
     secretKey: toHex(kp.secretKey),
-    ...(kem ? { kem: { alg: kem.alg, publicKey: toHex(kem.publicKey), secretKey: toHex(kem.secretKey) } } : {}),
+    ...(kem
+      ? { kem: { alg: kem.alg, publicKey: toHex(kem.publicKey), secretKey: toHex(kem.secretKey) } }
+      : {}),
   };
   // 'wx': never overwrite a key (qledger keys gen without --force).
   writeFileSync(file, `${JSON.stringify(json)}\n`, { mode: 0o600, flag });
@@ -73,11 +75,20 @@ export interface KemKey {
 
 /** The KEM key pair of a key file, or null when it has none. */
 export function readKemKey(file: string): KemKey | null {
-  const v = JSON.parse(readFileSync(file, 'utf8')) as { kem?: { alg?: unknown; publicKey?: unknown; secretKey?: unknown } };
+  const v = JSON.parse(readFileSync(file, 'utf8')) as {
+    kem?: { alg?: unknown; publicKey?: unknown; secretKey?: unknown };
+  };
   if (v.kem === undefined) return null;
   const k = v.kem;
   const hex = (x: unknown) => typeof x === 'string' && /^(?:[0-9a-f]{2})+$/.test(x);
   if (!KEM_ALGS.includes(k.alg as KemAlg) || !hex(k.publicKey) || !hex(k.secretKey))
-    throw new QledgerError('CONFIG_INVALID', `key: ${file}: kem needs alg (a KEM algorithm), publicKey and secretKey (hex)`);
-  return { alg: k.alg as KemAlg, publicKey: fromHex(k.publicKey as string), secretKey: fromHex(k.secretKey as string) };
+    throw new QledgerError(
+      'CONFIG_INVALID',
+      `key: ${file}: kem needs alg (a KEM algorithm), publicKey and secretKey (hex)`,
+    );
+  return {
+    alg: k.alg as KemAlg,
+    publicKey: fromHex(k.publicKey as string),
+    secretKey: fromHex(k.secretKey as string),
+  };
 }
