@@ -23,7 +23,8 @@ export const QKD_NET_USAGE = `usage: qledger qkd-net --config FILE [options]
   --data DIR               key pools and records (default .qledger/qkd-net or .qledger/kme-ID)
   --memory                 keep nothing on disk (keys are lost on exit)
   --admin-token-file FILE  admin bearer token (else QLEDGER_KME_ADMIN_TOKEN, else DATA/admin.token)
-  --speed N                simulated seconds per real second (overrides the config)`;
+  --speed N                simulated seconds per real second (overrides the config)
+  --json                   JSON lines (the default when stdout is not a terminal)`;
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -32,6 +33,7 @@ const OPTIONS = {
   memory: { type: 'boolean', default: false },
   'admin-token-file': { type: 'string' },
   speed: { type: 'string' },
+  json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -94,8 +96,17 @@ export async function qkdCommand(cmd: 'qkd-net' | 'kme', argv: string[]): Promis
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const admin = readToken(v['admin-token-file'], dataDir);
 
-  const log = (o: Record<string, unknown>) =>
-    console.log(JSON.stringify({ time: new Date().toISOString(), ...o }));
+  // JSON lines for scripts and pipes; one readable line per event on a terminal.
+  const json = v.json || process.stdout.isTTY !== true;
+  const log = (o: Record<string, unknown>) => {
+    const time = new Date().toISOString();
+    if (json) return console.log(JSON.stringify({ time, ...o }));
+    const { event, ...rest } = o;
+    const fields = Object.entries(rest).map(
+      ([k, x]) => `${k}=${typeof x === 'string' ? x : JSON.stringify(x)}`,
+    );
+    console.log(`${time.slice(11, 19)} ${String(event ?? 'event')} ${fields.join(' ')}`.trimEnd());
+  };
   const net = await startNetwork({
     config,
     baseDir: dirname(resolve(v.config)),
