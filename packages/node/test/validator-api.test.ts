@@ -343,3 +343,27 @@ describe('validator REST API', { timeout: 120_000 }, () => {
     }
   });
 });
+
+describe('validator REST API under a full mempool', { timeout: 60_000 }, () => {
+  test('a submission beyond mempool.maxTxs is 503 MEMPOOL_FULL and leaves the pending one alone', async () => {
+    // The proposer holds its block for 3 s, so the first transaction stays pending meanwhile.
+    const solo = await startSolo('qledger-api-full-', {
+      mempool: { maxTxs: 1 },
+      consensus: { batchMs: 3000 },
+    });
+    try {
+      const client = new QledgerClient(solo.base);
+      const a = registerTx('devnet', 'alice', crypto, hashes).env;
+      const b = registerTx('devnet', 'bob', crypto, hashes).env;
+      assert.equal((await client.submitTx(a.bytes)).status, 'pending');
+      await assert.rejects(
+        client.submitTx(b.bytes),
+        (e: ApiError) => e.code === 'MEMPOOL_FULL' && e.status === 503,
+      );
+      assert.equal((await client.status()).mempool.size, 1);
+      await assert.rejects(client.tx(toHex(b.id)), (e: ApiError) => e.code === 'TX_NOT_FOUND');
+    } finally {
+      await solo.stop();
+    }
+  });
+});

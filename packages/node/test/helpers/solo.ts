@@ -19,7 +19,7 @@ export interface Solo {
   stop(): Promise<void>;
 }
 
-export async function startSolo(prefix: string): Promise<Solo> {
+export async function startSolo(prefix: string, overrides: Record<string, unknown> = {}): Promise<Solo> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   await writeDevPki(join(dir, 'pki'), { validators: ['solo'], days: 2 });
   const key = writeSigningKey(join(dir, 'solo.key'), 'ml-dsa-44', nobleBackend);
@@ -41,6 +41,7 @@ export async function startSolo(prefix: string): Promise<Solo> {
     api: { port: 0 },
     peers: [],
     logLevel: 'silent',
+    ...overrides,
   });
   const log = pino({ level: 'silent' });
   const v = await Validator.start(cfg, log);
