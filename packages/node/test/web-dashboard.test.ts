@@ -107,6 +107,13 @@ describe('web dashboard (chromium)', { timeout: 300_000 }, () => {
     );
     assert.equal(await page.locator('[data-link="a-b"]').getAttribute('data-state'), 'ok');
 
+    // v1's live events carry the link alarm too.
+    const linkEvents: { peer: string; state: string; alarm: boolean }[] = [];
+    const ac = new AbortController();
+    const v1 = new QledgerClient(net.ready.validators[0]!.api);
+    const following = v1.events((name, e) => {
+      if (name === 'link') linkEvents.push(e as (typeof linkEvents)[number]);
+    }, ac.signal);
     await page.fill('#admin-token', readFileSync(net.ready.kme.tokenFile, 'utf8').trim());
     await page.click('[data-eavesdrop="a-b"]');
     await page.waitForFunction(
@@ -124,6 +131,14 @@ describe('web dashboard (chromium)', { timeout: 300_000 }, () => {
       {
         timeout: 20_000,
       },
+    );
+    for (let i = 0; i < 100 && !linkEvents.some((e) => e.peer === 'v2' && e.alarm); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    await following;
+    assert.ok(
+      linkEvents.some((e) => e.peer === 'v2' && e.alarm && e.state === 'fallback'),
+      JSON.stringify(linkEvents),
     );
     if (process.env.QLEDGER_SCREENSHOT)
       await page.screenshot({ path: process.env.QLEDGER_SCREENSHOT, fullPage: true });
