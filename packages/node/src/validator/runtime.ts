@@ -144,6 +144,7 @@ export class Validator {
   #admitScheduled = false;
   #gossip: Uint8Array[] = [];
   #gossipTimer: NodeJS.Timeout | undefined;
+  #lastGossip = 0;
   #lastSyncAsk = new Map<number, number>();
   #lastProgress = performance.now();
   #tick: NodeJS.Timeout | undefined;
@@ -158,6 +159,7 @@ export class Validator {
     lastCommitMs: 0,
     synced: 0,
     proposed: 0,
+    persistsSkipped: 0,
   };
   /** Milliseconds spent, by part (status().timing): where a validator's time goes. */
   readonly timing: Record<string, number> = {};
@@ -438,6 +440,14 @@ export class Validator {
         return;
       }
       case 'persist': {
+        // A snapshot that holds nothing of this validator's (round 0, no vote, no proposal, no
+        // lock) is what a restart starts from anyway: the stored one, of the committed
+        // height, is ignored. Writing it would only add a sync to every height's critical path.
+        const sn = a.snapshot;
+        if (sn.round === 0 && !sn.locked && !sn.valid && sn.votes.length === 0 && sn.proposals.length === 0) {
+          this.stats.persistsSkipped++;
+          return;
+        }
         const t = performance.now();
         await this.#store.saveConsensus(encodeSnapshot(a.snapshot));
         this.#spent('persist', t);
@@ -821,15 +831,22 @@ export class Validator {
     this.#maybeBuild();
   }
 
+  /**
+   * Verified client transactions go to the peers at most once per GOSSIP_MS, in one frame;
+   * the first after a quiet spell goes at once (a lone transaction should not wait for a
+   * batch that is not coming).
+   */
   #scheduleGossip(): void {
     if (this.#gossipTimer || this.#gossip.length === 0) return;
+    const wait = Math.max(0, this.#lastGossip + GOSSIP_MS - performance.now());
     this.#gossipTimer = setTimeout(() => {
       this.#gossipTimer = undefined;
+      this.#lastGossip = performance.now();
       const batch = this.#gossip;
       this.#gossip = [];
       const payload = encode(batch);
       for (const i of this.#links.keys()) this.#net.send(i, FRAME.TXS, payload, true);
-    }, GOSSIP_MS);
+    }, wait);
   }
 
   async txState(idHex: string): Promise<TxState> {
