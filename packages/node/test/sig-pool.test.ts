@@ -59,3 +59,32 @@ test('the worker pool answers the first invalid index of a batch, across slices 
     await pool.close();
   }
 });
+
+test('inline verification of small batches answers as the workers do, and only small batches go inline', async () => {
+  const pool = await SignaturePool.create(2, { crypto: nobleBackend, max: 3 });
+  try {
+    const checks: SigCheck[] = [];
+    for (let i = 0; i < 6; i++) {
+      const kp = nobleBackend.signer('ml-dsa-44').keygen(new Uint8Array(32).fill(40 + i));
+      const message = new Uint8Array([i, 7]);
+      const signature = nobleBackend.signer('ml-dsa-44').sign(message, kp.secretKey);
+      checks.push({ alg: 'ml-dsa-44', publicKey: kp.publicKey, message, signature, index: i });
+    }
+    // Every subset of bad positions, in batches of 1…6 (1…3 inline, 4…6 in the workers).
+    for (let len = 1; len <= checks.length; len++)
+      for (let mask = 0; mask < 1 << len; mask++) {
+        const batch = checks
+          .slice(0, len)
+          .map((c, i) =>
+            mask & (1 << i) ? { ...c, signature: c.signature.map((b, k) => (k === 5 ? b ^ 1 : b)) } : c,
+          );
+        const want = mask === 0 ? -1 : Math.log2(mask & -mask);
+        assert.equal(await pool.check(batch), want, `len ${len} mask ${mask}`);
+      }
+    const inline = [1, 2, 3].reduce((s, len) => s + len * (1 << len), 0);
+    const workers = [4, 5, 6].reduce((s, len) => s + len * (1 << len), 0);
+    assert.deepEqual(pool.counts, { inline, workers });
+  } finally {
+    await pool.close();
+  }
+});

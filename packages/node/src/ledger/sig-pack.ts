@@ -3,7 +3,7 @@
  * (structured cloning thousands of small objects costs more than the verification it
  * feeds). Per check: alg index (1 byte), three u32 lengths, public key, message, signature.
  */
-import { SIG_ALGS, type SigCheck } from '@qledger/core';
+import { type CryptoBackend, SIG_ALGS, type SigCheck } from '@qledger/core';
 
 export function packChecks(checks: readonly SigCheck[]): ArrayBuffer {
   let size = 0;
@@ -44,4 +44,13 @@ export function unpackChecks(buf: ArrayBuffer): SigCheck[] {
     out.push({ alg, publicKey, message, signature, index });
   }
   return out;
+}
+
+/** The first check in `checks` whose signature does not verify, or −1 (workers and inline alike). */
+export function firstBad(crypto: CryptoBackend, checks: readonly SigCheck[]): number {
+  for (let i = 0; i < checks.length; i++) {
+    const c = checks[i]!;
+    if (!crypto.signer(c.alg).verify(c.signature, c.message, c.publicKey)) return i;
+  }
+  return -1;
 }

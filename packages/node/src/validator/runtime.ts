@@ -267,7 +267,7 @@ export class Validator {
         if (!genesis.validators.some((v) => v.name === p.name))
           throw new QledgerError('CONFIG_INVALID', `peers: ${p.name} is not a validator in genesis`);
       crypto = await createOqsBackend();
-      pool = await SignaturePool.create(Math.max(1, Math.min(2, availableParallelism())));
+      pool = await SignaturePool.create(Math.max(1, Math.min(2, availableParallelism())), { crypto });
       const state = await loadState(store, { hashes, crypto });
       const g = genesisBlock(genesis, hashes);
       const v = new Validator(cfg, log, store, genesis, state, crypto, pool, key.secretKey, g.hash);
