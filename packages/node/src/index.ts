@@ -3,6 +3,7 @@
 export * from './config/errors.js';
 export * from './crypto/index.js';
 export * from './http/outbound.js';
+export * from './http/ports.js';
 export * from './ledger/index.js';
 export * from './pki/certs.js';
 export * from './pki/dev.js';

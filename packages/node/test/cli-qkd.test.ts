@@ -7,13 +7,12 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Etsi014Client } from '../src/index.js';
+import { Etsi014Client, freePorts } from '../src/index.js';
 import { makePki } from './helpers/qkd.js';
 
 const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -23,16 +22,6 @@ const run = (...args: string[]) =>
     encoding: 'utf8',
     env: { ...process.env, QLEDGER_KME_ADMIN_TOKEN: 'cli-test-admin-token-0123' },
   });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const children: ChildProcess[] = [];
 after(() => {
@@ -70,18 +59,19 @@ function startKme(
 test('three qledger kme processes: direct and relayed keys match across processes, and survive a SIGKILL', async () => {
   const pki = await makePki(['kme-a', 'kme-b', 'kme-c'], ['v1', 'v2', 'v3']);
   const dir = mkdtempSync(join(tmpdir(), 'qledger-kmes-'));
-  const site = async (id: string, sae: string) => ({
+  const ports = await freePorts(9);
+  const site = (id: string, sae: string, k: number) => ({
     id,
     saes: [sae],
-    etsiPort: await freePort(),
-    peerPort: await freePort(),
-    adminPort: await freePort(),
+    etsiPort: ports[3 * k]!,
+    peerPort: ports[3 * k + 1]!,
+    adminPort: ports[3 * k + 2]!,
   });
   const config = {
     pki: pki.dir,
     speed: 20,
     tickMs: 50,
-    sites: [await site('kme-a', 'v1'), await site('kme-b', 'v2'), await site('kme-c', 'v3')],
+    sites: [site('kme-a', 'v1', 0), site('kme-b', 'v2', 1), site('kme-c', 'v3', 2)],
     links: [
       { id: 'a-b', a: 'kme-a', b: 'kme-b', profile: 'qnu-armos', lengthKm: 10 },
       { id: 'b-c', a: 'kme-c', b: 'kme-b', profile: 'qnu-armos', lengthKm: 10 },

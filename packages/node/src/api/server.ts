@@ -158,7 +158,9 @@ export async function buildApi(handlers: Handlers, opts: ApiOptions): Promise<Fa
           reply,
         } as Input<RouteName>;
         const out = await handler(input);
-        if (out === reply) return reply;
+        // A handler that answered itself returned the reply, a thenable: awaiting it resolved
+        // to undefined once the answer went out, so ask the reply, not the value.
+        if (reply.sent) return reply;
         return reply.code(def.status ?? 200).send(out);
       },
     });

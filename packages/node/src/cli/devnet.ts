@@ -9,13 +9,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nobleBackend, toHex } from '@qledger/core';
 import { NetworkSchema, PROFILES, startNetwork } from '@qledger/kme';
 import { webAppDir } from '@qledger/web';
 import { startDashboard } from '../devnet/dashboard.js';
+import { freePorts } from '../http/ports.js';
 import { writeDevPki } from '../pki/dev.js';
 import { readSigningKey, writeSigningKey } from '../validator/keyfile.js';
 import { parseCommand } from './args.js';
@@ -42,17 +42,6 @@ const OPTIONS = {
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 function intFlag(name: string, v: string | undefined, def: number, min: number, max: number): number {
   if (v === undefined) return def;
@@ -160,12 +149,11 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   });
 
   // ---- validator processes -------------------------------------------------------------------
-  const ports = await Promise.all(
-    names.map(async (_, i) => ({
-      api: basePort === 0 ? await freePort() : basePort + 1 + i,
-      peer: await freePort(),
-    })),
-  );
+  const free = await freePorts(names.length * 2);
+  const ports = names.map((_, i) => ({
+    api: basePort === 0 ? free[2 * i]! : basePort + 1 + i,
+    peer: free[2 * i + 1]!,
+  }));
   const logDir = join(dir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const configs = names.map((name, i) => {

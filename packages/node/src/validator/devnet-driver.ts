@@ -57,7 +57,12 @@ export async function startDevnet(
   const pids = new Map<string, number>();
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<DevnetReady>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('devnet did not become ready')), timeoutMs);
+    const t = setTimeout(() => {
+      // Do not leave a half-started devnet (and its validators) running behind the caller.
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+      reject(new Error(`devnet did not become ready within ${timeoutMs} ms`));
+    }, timeoutMs);
     child.once('exit', (code) => reject(new Error(`devnet exited with ${code} before it was ready`)));
     lines.on('line', (line) => {
       let e: Record<string, unknown>;
