@@ -228,6 +228,13 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     await net.stop();
   };
 
+  // Interrupted while starting: stop what was started (the validators would outlive us).
+  const early = () => {
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', early);
+  process.once('SIGTERM', early);
+
   const apis = ports.map((p) => `http://127.0.0.1:${p.api}`);
   const adminToken = readFileSync(tokenFile, 'utf8').trim();
   const dashboard = await startDashboard({
@@ -246,7 +253,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   for (const url of apis) {
     for (;;) {
       if (stopping) break;
-      const ok = await fetch(`${url}/ready`)
+      const ok = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(5000) })
         .then((r) => r.ok)
         .catch(() => false);
       if (ok) break;
@@ -282,6 +289,8 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     console.log(`  QKD admin API ${net.admin}/admin/v1/network  (token in ${tokenFile})`);
     console.log(`  logs in ${logDir}; Ctrl-C stops everything, running again resumes`);
   }
+  process.off('SIGINT', early);
+  process.off('SIGTERM', early);
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);

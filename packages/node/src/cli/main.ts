@@ -96,3 +96,6 @@ try {
     process.exitCode = 1;
   }
 }
+// A failed command must not linger on an open socket or timer (a validator whose API could not
+// listen kept its peer links up, so the devnet neither saw it exit nor restarted it).
+if (process.exitCode) setTimeout(() => process.exit(), 2000).unref();

@@ -28,7 +28,10 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   const cfg = loadNodeConfig(v.config);
   const log = pino({ level: cfg.logLevel, base: { node: cfg.name } });
   const validator = await Validator.start(cfg, log);
-  const api = await startApi(validator, cfg.api, log);
+  const api = await startApi(validator, cfg.api, log).catch(async (e: unknown) => {
+    await validator.stop();
+    throw new CliError(`api: cannot listen on ${cfg.api.host}:${cfg.api.port}: ${(e as Error).message}`, 1);
+  });
   const addr = api.server.address() as { port: number };
   log.info(
     { api: `http://${cfg.api.host}:${addr.port}`, peerPort: validator.peerPort, height: validator.height },
