@@ -304,7 +304,11 @@ export async function benchConsensus(): Promise<void> {
       for (const v of net.ready.validators)
         console.error(
           v.name,
-          JSON.stringify((await apiGet<{ timing: unknown }>(`${v.api}/v1/status`)).timing),
+          JSON.stringify(
+            (({ timing, stats }) => ({ timing, stats }))(
+              await apiGet<{ timing: unknown; stats: unknown }>(`${v.api}/v1/status`),
+            ),
+          ),
         );
     const committedTps = summarize(tps);
     emit({ ...base, name: 'committed_tps', unit: 'tx/s', ...committedTps });
