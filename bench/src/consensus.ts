@@ -140,35 +140,51 @@ async function registerClients(net: DevnetProcess, crypto: Crypto): Promise<Clie
   return regs.map((r) => r.client);
 }
 
-/** Pre-signed data transactions, `per` per client, in submission order per client. */
-function sign(clients: Client[], per: number, crypto: Crypto): Uint8Array[][] {
+/**
+ * Pre-signed data transactions, `per` per client, in submission order per client, and how far
+ * each client has got: a client's transactions go out once, in order, across all windows.
+ */
+interface Load {
+  readonly queues: Uint8Array[][];
+  readonly cursor: number[];
+  /** Refusals by code: a transaction refused means the load was wrong, not the validator slow. */
+  readonly refused: Map<string, number>;
+}
+
+function sign(clients: Client[], per: number, crypto: Crypto): Load {
   const payload = new TextEncoder().encode('benchmark payload of a plausible size: 64 bytes............');
-  return clients.map((c) =>
+  const queues = clients.map((c) =>
     Array.from({ length: per }, () => dataTx(CHAIN, c, payload, crypto, nativeHashes).bytes),
   );
+  return { queues, cursor: queues.map(() => 0), refused: new Map() };
 }
 
 /** Offers `rate` tx/s (Infinity: saturation, bounded backlog) for `seconds`; latencies in ms. */
 async function offer(
   net: DevnetProcess,
   tracker: Tracker,
-  queues: Uint8Array[][],
+  load: Load,
   rate: number,
   seconds: number,
 ): Promise<{ committed: number; latencies: number[]; seconds: number }> {
   const apis = net.ready.validators.map((v) => v.api);
+  const { queues, cursor } = load;
   const sent = new Map<string, number>();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   let next = 0;
-  const cursor = queues.map(() => 0);
-  const take = (n: number) => {
-    // Round robin over clients; client i always goes to validator i mod 4 (its seq order holds).
+  /**
+   * Up to `n` transactions, round robin over the clients `mine` accepts; client c always goes
+   * to validator c mod 4, so its transactions reach one validator in seq order.
+   */
+  const take = (n: number, mine: (c: number) => boolean = () => true) => {
     const per: Uint8Array[][] = apis.map(() => []);
     let got = 0;
     for (let k = 0; k < queues.length * 4 && got < n; k++) {
       const c = next++ % queues.length;
-      if (cursor[c]! < queues[c]!.length) {
+      if (!mine(c)) continue;
+      // A few from each client per request keeps requests large without starving others.
+      for (let j = 0; j < 4 && cursor[c]! < queues[c]!.length && got < n; j++) {
         per[c % apis.length]!.push(queues[c]![cursor[c]!++]!);
         got++;
       }
@@ -184,24 +200,34 @@ async function offer(
           if (r.status === 'pending') {
             sent.set(r.id, at);
             tracker.submitted++;
+          } else {
+            const code = r.code ?? r.status;
+            load.refused.set(code, (load.refused.get(code) ?? 0) + 1);
           }
       }),
     );
   };
   if (rate === Number.POSITIVE_INFINITY) {
-    // Keep a backlog (saturation): enough for full blocks, bounded mempools.
-    const inflight: Promise<void>[] = [];
-    while (performance.now() < end) {
-      // O(1): this loop runs every few milliseconds on the cores the validators need.
-      const outstanding = tracker.submitted - tracker.times.length;
-      if (outstanding > 4000 || inflight.length >= 4) {
-        await Promise.race([...inflight, new Promise((r) => setTimeout(r, 5))]);
-        continue;
-      }
-      const p = send(take(200)).finally(() => inflight.splice(inflight.indexOf(p), 1));
-      inflight.push(p);
-    }
-    await Promise.all(inflight);
+    // Keep a backlog (saturation): enough for full blocks, bounded mempools. Four senders,
+    // each owning a quarter of the clients and waiting for its own last request, so no
+    // client's transactions are ever in two requests at once (they could arrive out of order
+    // and be refused with TX_SEQ_GAP).
+    const SENDERS = 4;
+    await Promise.all(
+      Array.from({ length: SENDERS }, async (_, s) => {
+        const mine = (c: number) => Math.floor(c / apis.length) % SENDERS === s;
+        while (performance.now() < end) {
+          // O(1): this loop runs every few milliseconds on the cores the validators need.
+          if (tracker.submitted - tracker.times.length > 4000) {
+            await new Promise((r) => setTimeout(r, 5));
+            continue;
+          }
+          const batch = take(200, mine);
+          if (batch.every((b) => b.length === 0)) break;
+          await send(batch);
+        }
+      }),
+    );
   } else {
     const every = 1000 / rate;
     let due = t0;
@@ -225,6 +251,23 @@ async function offer(
     if (done !== undefined) latencies.push(done - at);
   }
   return { committed: inWindow, latencies, seconds: (stopAt - t0) / 1000 };
+}
+
+/** Refused transactions should be none: the load sends each client's in seq order, once. */
+function emitRefused(
+  base: { bench: string; validators: number; cores: number },
+  load: Load,
+  phase: string,
+): void {
+  const total = [...load.refused.values()].reduce((a, b) => a + b, 0);
+  emit({
+    ...base,
+    name: 'refused_txs',
+    unit: 'txs',
+    phase,
+    codes: [...load.refused].map(([c, n]) => `${c} ${n}`).join(', ') || 'none',
+    ...summarize([total]),
+  });
 }
 
 function pct(xs: number[], p: number): number {
@@ -266,9 +309,9 @@ export async function benchConsensus(): Promise<void> {
   await withDevnet([], async (net, tracker) => {
     const clients = await registerClients(net, crypto);
     const perClient = Math.ceil((WINDOW_S * WINDOWS * 2500 + 1500) / CLIENTS);
-    const queues = sign(clients, perClient, crypto);
+    const load = sign(clients, perClient, crypto);
     // 100 tx/s offered.
-    const low = await offer(net, tracker, queues, 100, 10);
+    const low = await offer(net, tracker, load, 100, 10);
     emit({
       ...base,
       name: 'latency_p50_ms',
@@ -291,7 +334,7 @@ export async function benchConsensus(): Promise<void> {
     const msgsPerBlock: number[] = [];
     for (let w = 0; w < WINDOWS; w++) {
       const a = await networkTotals(net);
-      const r = await offer(net, tracker, queues, Number.POSITIVE_INFINITY, WINDOW_S);
+      const r = await offer(net, tracker, load, Number.POSITIVE_INFINITY, WINDOW_S);
       const b = await networkTotals(net);
       const blocks = Math.max(1, b.height - a.height);
       tps.push(r.committed / r.seconds);
@@ -325,14 +368,15 @@ export async function benchConsensus(): Promise<void> {
       ceiling_tps: Math.round(ceiling),
       ...summarize(tps.map((t) => t / ceiling)),
     });
+    emitRefused(base, load, 'saturation');
   });
 
   if (process.env.QLEDGER_BENCH_SKIP_KEYLIMITED) return;
   await withDevnet(['--profile', 'idq-clavis3', '--km', '50'], async (net, tracker) => {
     const clients = await registerClients(net, crypto);
-    const queues = sign(clients, Math.ceil((WINDOW_S * 1200 + 500) / CLIENTS), crypto);
+    const load = sign(clients, Math.ceil((WINDOW_S * 1200 + 500) / CLIENTS), crypto);
     // Let the KMEs' pools settle to the link rate (the first buffers come from start-up key).
-    const r = await offer(net, tracker, queues, Number.POSITIVE_INFINITY, WINDOW_S);
+    const r = await offer(net, tracker, load, Number.POSITIVE_INFINITY, WINDOW_S);
     emit({
       ...base,
       name: 'keylimited_tps',
@@ -340,6 +384,7 @@ export async function benchConsensus(): Promise<void> {
       link_kbps: 1.44,
       ...summarize([r.committed / r.seconds]),
     });
+    emitRefused(base, load, 'keylimited');
   });
   crypto.destroy();
 }
