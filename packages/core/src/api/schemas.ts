@@ -68,6 +68,10 @@ export type BlockSummary = z.infer<typeof BlockSummary>;
 export const BlockView = BlockSummary.extend({
   txRoot: Hash32,
   stateRoot: Hash32,
+  beacon: z
+    .string()
+    .regex(/^(?:[0-9a-f]{64})?$/)
+    .describe("The seed of the block's leader-order epoch (empty in the first two epochs)"),
   txs: z.array(z.object({ id: Hash32, kind: z.string(), sender: z.string() })),
   cert: z
     .object({ round: z.int(), signers: z.array(z.string()) })
@@ -246,6 +250,19 @@ export const NodeStatus = z.looseObject({
   chainId: z.string(),
   height: z.int(),
   consensus: z.object({ height: z.int(), round: z.int(), step: z.string(), proposer: z.string() }),
+  beacon: z
+    .object({
+      epoch: z.int(),
+      epochLength: z.int(),
+      nextEpochAt: z.int().describe('The first height of the next epoch'),
+      source: z.enum(['genesis', 'beacon', 'fallback']).describe("Where the epoch's leader order comes from"),
+      contributors: z.array(z.string()).describe('Validators whose reveals made the seed'),
+      commitsSent: z.int(),
+      revealsSent: z.int(),
+      openingsLost: z.int(),
+      sendsRefused: z.int(),
+    })
+    .describe('The leader-order beacon (docs/consensus.md)'),
   mempool: z.object({ size: z.int(), bytes: z.int() }),
   peers: z.array(PeerView),
   links: z.array(LinkView.omit({ keyRateBps: true })),

@@ -23,6 +23,7 @@ export const DOMAIN = {
   LINK_HANDSHAKE: 'qledger/v1/link-handshake',
   BEACON_COMMIT: 'qledger/v1/beacon-commit',
   BEACON_SEED: 'qledger/v1/beacon-seed',
+  BEACON_FALLBACK: 'qledger/v1/beacon-fallback',
   QRNG_MIX: 'qledger/v1/qrng-mix',
   QRNG_STREAM: 'qledger/v1/qrng-stream',
   KEYEXCHANGE_AUDIT: 'qledger/v1/keyexchange-audit',

@@ -8,6 +8,7 @@ import type { CborValue } from '../codec/types.js';
 import { DOMAIN, domainHash } from '../crypto/domain.js';
 import type { CryptoBackend, HashSuite } from '../crypto/types.js';
 import { QledgerError } from '../errors.js';
+import { epochLength, epochOf, epochSeed, finishEpoch } from './beacon.js';
 import { LEDGER_ERRORS as E, ledgerError } from './errors.js';
 import { FieldReader, NAME_RE } from './fields.js';
 import { STATE_KEYS as K } from './keys.js';
@@ -164,6 +165,7 @@ function applyBody(state: LedgerState, body: Body, opts: ApplyOptions, deferred:
       throw withTxIndex(e, body.height, i, env.id);
     }
   }
+  finishEpoch(draft, chain, body.height, epochLength(params), opts.hashes);
   const changes = draft.changes();
   const acc = draft.accumulatorAfter(opts.hashes, changes);
   return { draft, changes, acc };
@@ -188,6 +190,11 @@ export function applyBlock(state: LedgerState, block: Block, opts: ApplyOptions)
         height: h.height,
       });
     checkSize(block, params);
+    if (!equalBytes(h.beacon, headerBeacon(state, h.height)))
+      throw ledgerError(E.BLOCK_BEACON, `block ${h.height} header.beacon is not its epoch's seed`, {
+        height: h.height,
+        field: 'header.beacon',
+      });
     const deferred: SigCheck[] | undefined = opts.signatures === 'defer' ? [] : undefined;
     const { draft, changes, acc } = applyBody(
       state,
@@ -274,7 +281,12 @@ export interface BlockTemplate {
   readonly time: number;
   readonly proposer: string;
   readonly view?: number;
-  readonly beacon?: Uint8Array;
+}
+
+/** What header.beacon must hold at `height` on top of `state`: its epoch's seed, or empty. */
+export function headerBeacon(state: LedgerState, height: number): Uint8Array {
+  const { params } = chainParams(state);
+  return epochSeed(state, epochOf(height, epochLength(params)))?.seed ?? new Uint8Array(0);
 }
 
 /**
@@ -311,7 +323,7 @@ export function buildBlock(
     stateRoot: acc.root(opts.hashes),
     proposer: tpl.proposer,
     view: tpl.view ?? 0,
-    beacon: tpl.beacon ?? new Uint8Array(0),
+    beacon: headerBeacon(state, height),
   };
   const block = { header, txs };
   checkSize(block, chainParams(state).params);

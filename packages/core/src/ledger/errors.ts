@@ -31,6 +31,14 @@ export const LEDGER_ERRORS = {
   DATASET_DUPLICATE_VERIFY: 'DATASET_DUPLICATE_VERIFY',
   KX_SELF: 'KX_SELF',
   KX_BUCKET_RANGE: 'KX_BUCKET_RANGE',
+  /** A beacon transaction for an epoch that is not open to it at this height. */
+  BEACON_WRONG_EPOCH: 'BEACON_WRONG_EPOCH',
+  /** The validator already committed (or revealed) for that epoch. */
+  BEACON_DUPLICATE: 'BEACON_DUPLICATE',
+  /** A reveal without a commitment on the chain. */
+  BEACON_NO_COMMITMENT: 'BEACON_NO_COMMITMENT',
+  /** A reveal that does not open the validator's commitment. */
+  BEACON_BAD_REVEAL: 'BEACON_BAD_REVEAL',
   BLOCK_MALFORMED: 'BLOCK_MALFORMED',
   BLOCK_WRONG_CHAIN: 'BLOCK_WRONG_CHAIN',
   BLOCK_HEIGHT: 'BLOCK_HEIGHT',
@@ -42,6 +50,8 @@ export const LEDGER_ERRORS = {
   BLOCK_STATE_ROOT: 'BLOCK_STATE_ROOT',
   BLOCK_DUPLICATE_TX: 'BLOCK_DUPLICATE_TX',
   BLOCK_HASH: 'BLOCK_HASH',
+  /** header.beacon is not the seed of the block's epoch. */
+  BLOCK_BEACON: 'BLOCK_BEACON',
   GENESIS_INVALID: 'GENESIS_INVALID',
   GENESIS_MISMATCH: 'GENESIS_MISMATCH',
   MEMPOOL_FULL: 'MEMPOOL_FULL',

@@ -84,6 +84,10 @@ export function parseGenesis(v: unknown): GenesisConfig {
       p.maxBlockBytes === undefined
         ? DEFAULT_PARAMS.maxBlockBytes
         : R.int('genesis.params.maxBlockBytes', p.maxBlockBytes, 1024, 1 << 30),
+    epochLength:
+      p.epochLength === undefined
+        ? DEFAULT_PARAMS.epochLength
+        : R.int('genesis.params.epochLength', p.epochLength, 4, 1_000_000),
   };
   if (params.maxDataBytes >= params.maxTxBytes)
     R.fail('genesis.params.maxDataBytes', 'must be below maxTxBytes');
@@ -145,6 +149,10 @@ export function genesisBlock(
   draft.put(K.chain, config.chainId);
   draft.put(K.params, toCbor(config.params));
   for (const v of config.validators) draft.put(K.validator(v.name), toCbor(v));
+  draft.put(
+    K.validatorSet,
+    config.validators.map((v) => v.name),
+  );
   for (const id of config.identities) {
     draft.put(K.identity(id.name), toCbor(id));
     draft.put(K.seq(id.name), 0);

@@ -1,4 +1,5 @@
 /** core/ledger: transactions, blocks, state, verification and the mempool (pure). */
+export * from './beacon.js';
 export * from './block.js';
 export * from './errors.js';
 export { NAME_RE } from './fields.js';

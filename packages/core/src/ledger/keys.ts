@@ -6,6 +6,13 @@ export const STATE_KEYS = {
   params: 'params',
   chain: 'chain',
   validator: (name: string) => `val:${name}`,
+  /** The validators' names in genesis order. */
+  validatorSet: 'validators',
+  /** A validator's beacon commitment for an epoch, then its revealed value (ledger/beacon.ts). */
+  beaconCommit: (epoch: number, validator: string) => `bc:${epoch}:${validator}`,
+  beaconReveal: (epoch: number, validator: string) => `br:${epoch}:${validator}`,
+  /** An epoch's leader-order seed, fixed at the end of the epoch before. */
+  beaconSeed: (epoch: number) => `bs:${epoch}`,
   identity: (name: string) => `id:${name}`,
   seq: (name: string) => `seq:${name}`,
   trust: (name: string) => `trust:${name}`,

@@ -6,9 +6,17 @@
  */
 import { equalBytes, toHex } from '../bytes.js';
 import type { CryptoBackend, HashSuite, SigAlg } from '../crypto/types.js';
+import { beaconVerify } from '../qrng/beacon.js';
+import { epochLength, epochOf, FIRST_BEACON_EPOCH } from './beacon.js';
 import { LEDGER_ERRORS as E, ledgerError } from './errors.js';
 import { STATE_KEYS as K } from './keys.js';
-import { asRecord, type DatasetRecord, type IdentityRecord, toCbor } from './records.js';
+import {
+  asRecord,
+  type DatasetRecord,
+  type IdentityRecord,
+  toCbor,
+  type ValidatorRecord,
+} from './records.js';
 import type { StateDraft } from './state.js';
 import { keyPopMessage, publicKeyOk } from './tx.js';
 import {
@@ -131,6 +139,11 @@ export function applyTx(d: StateDraft, env: TxEnvelope, ctx: TxContext): void {
     d.put(K.identity(tx.from), toCbor(rec));
     d.put(K.seq(tx.from), 1);
     d.put(K.trust(tx.from), TRUST_START);
+    return;
+  }
+
+  if (tx.kind === 'beacon.commit' || tx.kind === 'beacon.reveal') {
+    applyBeacon(d, env, ctx);
     return;
   }
 
@@ -305,4 +318,48 @@ function rotate(
     rotated: ctx.height,
   };
   d.put(K.identity(sender.name), toCbor(rec));
+}
+
+/**
+ * beacon.commit and beacon.reveal (ledger/beacon.ts): sent by a validator, signed with its
+ * genesis key, seq 0 (the (epoch, validator) record is what stops a replay).
+ */
+function applyBeacon(d: StateDraft, env: TxEnvelope, ctx: TxContext): void {
+  const { tx } = env;
+  if (tx.kind !== 'beacon.commit' && tx.kind !== 'beacon.reveal') return;
+  const val = asRecord<ValidatorRecord>(d.get(K.validator(tx.from)));
+  if (!val) throw ledgerError(E.TX_UNKNOWN_SENDER, `no validator named ${tx.from}`, { from: tx.from });
+  if (tx.alg !== val.sigAlg)
+    throw ledgerError(E.TX_ALG_MISMATCH, `validator ${tx.from} signs with ${val.sigAlg}, not ${tx.alg}`, {
+      field: 'tx.alg',
+    });
+  if (tx.seq !== 0) throw ledgerError(E.TX_MALFORMED, 'beacon transactions have seq 0', { field: 'tx.seq' });
+  checkSig(ctx, tx.alg, val.sigKey, env.signingBytes, tx.sig, 'signature');
+  const now = epochOf(ctx.height, epochLength(ctx.params));
+  const epoch = tx.body.epoch;
+  const commit = tx.kind === 'beacon.commit';
+  // Commitments two epochs ahead, reveals one: every commitment is final before a reveal.
+  const open = now + (commit ? 2 : 1);
+  if (epoch !== open || epoch < FIRST_BEACON_EPOCH)
+    throw ledgerError(
+      E.BEACON_WRONG_EPOCH,
+      `at height ${ctx.height} (epoch ${now}) a ${tx.kind} must be for epoch ${open}, not ${epoch}`,
+      { field: 'tx.body.epoch', expected: open },
+    );
+  if (commit) {
+    if (d.get(K.beaconCommit(epoch, tx.from)) !== undefined)
+      throw ledgerError(E.BEACON_DUPLICATE, `${tx.from} already committed for epoch ${epoch}`, { epoch });
+    d.put(K.beaconCommit(epoch, tx.from), tx.body.commitment);
+    return;
+  }
+  const b = tx.body;
+  const c = d.get(K.beaconCommit(epoch, tx.from)) as Uint8Array | undefined;
+  if (c === undefined)
+    throw ledgerError(E.BEACON_NO_COMMITMENT, `${tx.from} has no commitment for epoch ${epoch}`, { epoch });
+  if (d.get(K.beaconReveal(epoch, tx.from)) !== undefined)
+    throw ledgerError(E.BEACON_DUPLICATE, `${tx.from} already revealed for epoch ${epoch}`, { epoch });
+  const reveal = { validator: tx.from, value: b.value, salt: b.salt };
+  if (!beaconVerify({ chainId: ctx.chain, epoch }, c, reveal, ctx.hashes))
+    throw ledgerError(E.BEACON_BAD_REVEAL, `the reveal does not open ${tx.from}'s commitment`, { epoch });
+  d.put(K.beaconReveal(epoch, tx.from), { value: b.value, salt: b.salt });
 }

@@ -18,6 +18,7 @@ import {
   type SigAlg,
 } from '../crypto/types.js';
 import { QledgerError } from '../errors.js';
+import { BEACON_SALT_BYTES, BEACON_VALUE_BYTES } from '../qrng/beacon.js';
 import { LEDGER_ERRORS, ledgerError } from './errors.js';
 import { FieldReader, NAME_RE, PRINTABLE } from './fields.js';
 import {
@@ -153,6 +154,21 @@ function parseBody(kind: (typeof TX_KINDS)[number], v: unknown, params: LedgerPa
         alg: R.oneOf(`${f}.alg`, o.alg, [...KEM_ALGS, 'qkd-etsi014'] as const),
         bucket: R.int(`${f}.bucket`, o.bucket, 0, Number.MAX_SAFE_INTEGER),
         commitment: R.bytes(`${f}.commitment`, o.commitment, { exact: 32 }),
+      };
+    }
+    case 'beacon.commit': {
+      const o = R.obj(f, v, ['epoch', 'commitment']);
+      return {
+        epoch: R.int(`${f}.epoch`, o.epoch, 0, Number.MAX_SAFE_INTEGER),
+        commitment: R.bytes(`${f}.commitment`, o.commitment, { exact: 32 }),
+      };
+    }
+    case 'beacon.reveal': {
+      const o = R.obj(f, v, ['epoch', 'value', 'salt']);
+      return {
+        epoch: R.int(`${f}.epoch`, o.epoch, 0, Number.MAX_SAFE_INTEGER),
+        value: R.bytes(`${f}.value`, o.value, { exact: BEACON_VALUE_BYTES }),
+        salt: R.bytes(`${f}.salt`, o.salt, { exact: BEACON_SALT_BYTES }),
       };
     }
   }

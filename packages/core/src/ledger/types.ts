@@ -15,6 +15,8 @@ export const TX_KINDS = [
   'dataset.register',
   'dataset.verify',
   'keyexchange.record',
+  'beacon.commit',
+  'beacon.reveal',
 ] as const;
 export type TxKind = (typeof TX_KINDS)[number];
 
@@ -123,6 +125,23 @@ export interface KeyExchangeBody {
   readonly commitment: Uint8Array;
 }
 
+/**
+ * A validator's commitment to its QRNG contribution to the leader order of `epoch`, sent
+ * two epochs ahead (ledger/beacon.ts). Sent by a validator (`from` is its name), with seq 0.
+ */
+export interface BeaconCommitBody {
+  readonly epoch: number;
+  /** beaconCommit(chain, epoch, validator, value, salt). */
+  readonly commitment: Uint8Array;
+}
+
+/** The opening of a commitment, sent in the epoch before `epoch`. */
+export interface BeaconRevealBody {
+  readonly epoch: number;
+  readonly value: Uint8Array;
+  readonly salt: Uint8Array;
+}
+
 export interface TxBodies {
   data: DataBody;
   'identity.register': RegisterBody;
@@ -132,6 +151,8 @@ export interface TxBodies {
   'dataset.register': DatasetRegisterBody;
   'dataset.verify': DatasetVerifyBody;
   'keyexchange.record': KeyExchangeBody;
+  'beacon.commit': BeaconCommitBody;
+  'beacon.reveal': BeaconRevealBody;
 }
 
 interface TxOf<K extends TxKind> {
@@ -173,7 +194,10 @@ export interface BlockHeader {
   readonly proposer: string;
   /** Consensus round data: the view in which the block was proposed. */
   readonly view: number;
-  /** The epoch's QRNG beacon value (32 bytes) or empty. */
+  /**
+   * The seed of the leader order of this block's epoch (ledger/beacon.ts), 32 bytes; empty in
+   * the first two epochs, whose order comes from the genesis hash.
+   */
   readonly beacon: Uint8Array;
 }
 
@@ -188,6 +212,8 @@ export interface LedgerParams {
   readonly maxDataBytes: number;
   readonly maxBlockTxs: number;
   readonly maxBlockBytes: number;
+  /** Heights per leader-order epoch (ledger/beacon.ts). */
+  readonly epochLength: number;
 }
 
 export const DEFAULT_PARAMS: LedgerParams = {
@@ -195,6 +221,7 @@ export const DEFAULT_PARAMS: LedgerParams = {
   maxDataBytes: 16_384,
   maxBlockTxs: 10_000,
   maxBlockBytes: 32 * 1024 * 1024,
+  epochLength: 64,
 };
 
 export interface Validator {
