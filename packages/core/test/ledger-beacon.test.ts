@@ -15,6 +15,7 @@ import {
   epochSeed,
   equalBytes,
   type LedgerState,
+  Mempool,
   QledgerError,
   STATE_KEYS,
   type TxEnvelope,
@@ -22,6 +23,7 @@ import {
 import {
   CHAIN,
   crypto,
+  data,
   genesis,
   hashes,
   next,
@@ -243,4 +245,30 @@ test('beacon bodies are checked field by field when decoded', () => {
   const { sig: rs, ...ru } = r.tx;
   const raw = encode({ ...ru, body: { epoch: 2, value: bytes(1), salt: bytes(2, 16) }, sig: rs } as never);
   mustFail(() => decodeTx(raw, params, hashes), 'TX_MALFORMED', 'tx.body.salt');
+});
+
+test('the mempool admits beacon transactions past its limits, and only those the rules allow', () => {
+  const g = genesis({ params: { epochLength: L } });
+  const alice = party('alice', 1);
+  const s = next(g.state, [register(alice)]).state;
+  const pool = new Mempool(s, { maxTxs: 1, maxBytes: 1 << 20, ...opts });
+  pool.add(data(alice, 1), 0);
+  mustFail(() => pool.add(data(alice, 2), 0), 'MEMPOOL_FULL');
+  // Full for clients, yet every validator's commitment gets in, and does not take a client's place.
+  for (const v of VALIDATORS) pool.add(commit(v, 2), 0);
+  assert.equal(pool.size, 5);
+  mustFail(() => pool.add(data(alice, 2), 0), 'MEMPOOL_FULL');
+  // A second commitment from one validator is refused by the rules on the pending state.
+  mustFail(() => pool.add(commit(VALIDATORS[0]!, 2, 3), 0), 'BEACON_DUPLICATE');
+  // After a block takes the client transaction, a client one fits again; the count survives rebase.
+  const take = pool.take(1, 1 << 20);
+  const b = next(s, take);
+  pool.rebase(
+    b.state,
+    take.map((t) => t.id),
+    0,
+  );
+  assert.equal(pool.size, 4);
+  pool.add(data(alice, 2), 0);
+  mustFail(() => pool.add(data(alice, 3), 0), 'MEMPOOL_FULL');
 });

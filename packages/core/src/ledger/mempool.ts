@@ -29,6 +29,9 @@ export class Mempool {
   private readonly ids = new Set<string>();
   private readonly unverified = new Set<string>();
   private bytes = 0;
+  /** Pending beacon transactions: outside the limits (see add). */
+  private beaconTxs = 0;
+  private beaconBytes = 0;
 
   constructor(
     state: LedgerState,
@@ -60,20 +63,19 @@ export class Mempool {
     const id = toHex(env.id);
     if (this.ids.has(id))
       throw ledgerError(E.MEMPOOL_DUPLICATE, `transaction ${id} is already pending`, { txId: id });
-    if (this.order.length >= this.opts.maxTxs || this.bytes + env.bytes.length > this.opts.maxBytes)
-      throw ledgerError(
-        E.MEMPOOL_FULL,
-        `the mempool is full (${this.order.length} transactions, ${this.bytes} bytes)`,
-        {
-          size: this.order.length,
-          bytes: this.bytes,
-        },
-      );
+    // The validators' beacon transactions do not count against the limits, so a flood of
+    // client transactions cannot crowd the leader order out; the rules bound them to one
+    // commitment and one reveal per validator and epoch, valid on the pending state.
+    const size = this.order.length - this.beaconTxs;
+    const bytes = this.bytes - this.beaconBytes;
+    if (!isBeacon(env) && (size >= this.opts.maxTxs || bytes + env.bytes.length > this.opts.maxBytes))
+      throw ledgerError(E.MEMPOOL_FULL, `the mempool is full (${size} transactions, ${bytes} bytes)`, {
+        size,
+        bytes,
+      });
     const deferred: SigCheck[] | undefined = opts.deferSignatures ? [] : undefined;
     this.tryApply(this.pending, env, now, deferred);
-    this.order.push(env);
-    this.ids.add(id);
-    this.bytes += env.bytes.length;
+    this.keep(env, id);
     if (deferred) this.unverified.add(id);
     return deferred ?? [];
   }
@@ -86,6 +88,16 @@ export class Mempool {
   /** Drops the given transactions (and re-admits the rest in order, as rebase does). */
   remove(ids: readonly Uint8Array[], now: number): { env: TxEnvelope; error: QledgerError }[] {
     return this.rebase(this.base, ids, now, () => true);
+  }
+
+  private keep(env: TxEnvelope, id: string): void {
+    this.order.push(env);
+    this.ids.add(id);
+    this.bytes += env.bytes.length;
+    if (isBeacon(env)) {
+      this.beaconTxs++;
+      this.beaconBytes += env.bytes.length;
+    }
   }
 
   /** Applies `env` on a child of `into`; `accept` may still refuse it before it is kept. */
@@ -148,6 +160,8 @@ export class Mempool {
     this.order = [];
     this.ids.clear();
     this.bytes = 0;
+    this.beaconTxs = 0;
+    this.beaconBytes = 0;
     const dropped: { env: TxEnvelope; error: QledgerError }[] = [];
     for (const env of old) {
       const id = toHex(env.id);
@@ -164,9 +178,7 @@ export class Mempool {
               'the signing key changed since the transaction was admitted',
             );
         });
-        this.order.push(env);
-        this.ids.add(id);
-        this.bytes += env.bytes.length;
+        this.keep(env, id);
       } catch (e) {
         if (!(e instanceof QledgerError)) throw e;
         this.unverified.delete(id);
@@ -175,4 +187,8 @@ export class Mempool {
     }
     return dropped;
   }
+}
+
+function isBeacon(env: TxEnvelope): boolean {
+  return env.tx.kind === 'beacon.commit' || env.tx.kind === 'beacon.reveal';
 }
