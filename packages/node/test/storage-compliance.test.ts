@@ -23,7 +23,13 @@ import { FACTORIES } from './helpers/stores.js';
 const alice = party('alice', 1);
 const bob = party('bob', 2);
 const genesisText = JSON.stringify(genesisJson());
-const params = { maxTxBytes: 65_536, maxDataBytes: 16_384, maxBlockTxs: 10_000, maxBlockBytes: 32 << 20 };
+const params = {
+  maxTxBytes: 65_536,
+  maxDataBytes: 16_384,
+  maxBlockTxs: 10_000,
+  maxBlockBytes: 32 << 20,
+  epochLength: 64,
+};
 const H = hashes.sha3_256(new TextEncoder().encode('dataset'));
 
 async function appendNext(
@@ -67,7 +73,7 @@ for (const f of FACTORIES) {
       }
     });
 
-    test('commit certificates, the consensus snapshot and used QKD key_IDs persist across a reopen', async () => {
+    test('commit certificates, the consensus snapshot, local records and used QKD key_IDs persist across a reopen', async () => {
       const { store, location, drop } = await f.fresh();
       let reopened: ChainStore | undefined;
       try {
@@ -78,6 +84,11 @@ for (const f of FACTORIES) {
         assert.equal(await store.consensus(), null);
         await store.saveConsensus(new Uint8Array([9]));
         await store.saveConsensus(new Uint8Array([7, 7]));
+        await store.saveLocal('beacon:5', new Uint8Array([5, 5]));
+        await store.saveLocal('beacon:6', new Uint8Array([6]));
+        await store.saveLocal('beacon:6', new Uint8Array([6, 6]));
+        await store.saveLocal('beacon:7', new Uint8Array([7]));
+        await store.saveLocal('beacon:7', null);
         await store.recordKeyIds('v1|v2', ['k1', 'k2']);
         await store.recordKeyIds('v1|v3', ['k1']); // the same id on another link is another key
         // A batch with one used id is refused whole: k3 stays unrecorded.
@@ -88,6 +99,10 @@ for (const f of FACTORIES) {
         assert.equal((await reopened.blockByHeight(0))?.cert, null);
         for await (const sb of reopened.blocks(1, 1)) assert.deepEqual(sb.cert, cert);
         assert.deepEqual(await reopened.consensus(), new Uint8Array([7, 7]));
+        assert.deepEqual(await reopened.local('beacon:5'), new Uint8Array([5, 5]));
+        assert.deepEqual(await reopened.local('beacon:6'), new Uint8Array([6, 6]));
+        assert.equal(await reopened.local('beacon:7'), null);
+        assert.equal(await reopened.local('consensus'), null, 'local records have their own namespace');
         await rejects(reopened.recordKeyIds('v1|v2', ['k1']), 'STORE_KEY_REUSED');
         await reopened.recordKeyIds('v1|v2', ['k3']);
       } finally {

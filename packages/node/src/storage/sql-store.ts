@@ -350,6 +350,15 @@ export class SqlChainStore implements ChainStore {
     return this.meta('consensus');
   }
 
+  async saveLocal(key: string, value: Uint8Array | null): Promise<void> {
+    if (value === null) await this.db.query('DELETE FROM meta WHERE key = $1', [`local:${key}`]);
+    else await this.putMeta(this.db, `local:${key}`, value);
+  }
+
+  local(key: string): Promise<Uint8Array | null> {
+    return this.meta(`local:${key}`);
+  }
+
   async recordKeyIds(link: string, keyIds: readonly string[]): Promise<void> {
     if (keyIds.length === 0) return;
     try {

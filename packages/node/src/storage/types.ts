@@ -95,6 +95,12 @@ export interface ChainStore {
   saveConsensus(snapshot: Uint8Array): Promise<void>;
   consensus(): Promise<Uint8Array | null>;
   /**
+   * A node-local record, never part of the chain or of any API answer (the beacon's value and
+   * salt between commitment and reveal); `null` deletes it.
+   */
+  saveLocal(key: string, value: Uint8Array | null): Promise<void>;
+  local(key: string): Promise<Uint8Array | null>;
+  /**
    * Records QKD key_IDs as used on `link`, all or none; STORE_KEY_REUSED (and nothing
    * recorded) when one of them was recorded before.
    */
