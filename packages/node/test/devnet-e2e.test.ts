@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { nobleBackend, nobleHashes } from '@qledger/core';
+import { fromHex, leaderOrder, nobleBackend, nobleHashes } from '@qledger/core';
 import {
   apiGet,
   type Client,
@@ -24,6 +24,7 @@ const crypto = nobleBackend;
 const hashes = nobleHashes;
 const CHAIN = 'devnet';
 const enc = new TextEncoder();
+const EPOCH = 4;
 
 interface Status {
   height: number;
@@ -93,7 +94,9 @@ describe('devnet end to end', { timeout: 600_000 }, () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'qledger-e2e-'));
-    net = await startDevnet(dir);
+    // Epochs of 4 heights: the beacon takes over the leader order from height 9, and the kill
+    // and view-change tests below cross several epoch boundaries.
+    net = await startDevnet(dir, ['--epoch-length', String(EPOCH)]);
   });
   after(async () => {
     await net?.stop();
@@ -136,6 +139,58 @@ describe('devnet end to end', { timeout: 600_000 }, () => {
       assert.ok(l.tagsSent > 0 && l.qkdBitsOut > 0, JSON.stringify(l));
       assert.equal(l.badTags, 0);
     }
+  });
+
+  test('the QRNG beacon seeds the leader order from epoch 2: same seed in every header, proposers follow it', async () => {
+    const api = net.ready.validators[0]!.api;
+    // One transaction at a time, so heights advance until the third epoch is under way.
+    const c = clients[0]!;
+    while ((await apiGet<Status>(`${api}/v1/status`)).height < 3 * EPOCH + 1) {
+      const [r] = await submitTxs(api, [dataTx(CHAIN, c, enc.encode('tick'), crypto, hashes).bytes]);
+      assert.equal(r!.status, 'pending', JSON.stringify(r));
+      await committedEverywhere(net, [r!.id]);
+    }
+    const h = await sameChains(net);
+    interface B {
+      height: number;
+      proposer: string;
+      view: number;
+      beacon: string;
+      txs: { kind: string; sender: string }[];
+    }
+    const blocks: B[] = [];
+    for (let i = 1; i <= h; i++) blocks.push(await apiGet<B>(`${api}/v1/blocks/${i}`));
+    const names = net.ready.validators.map((v) => v.name);
+    // Epochs 0 and 1 have no seed; from epoch 2 every header carries one, the same within an epoch.
+    for (const b of blocks.filter((b) => b.height <= 2 * EPOCH))
+      assert.equal(b.beacon, '', `block ${b.height}`);
+    const epoch2 = blocks.filter((b) => b.height > 2 * EPOCH && b.height <= 3 * EPOCH);
+    const seed = epoch2[0]!.beacon;
+    assert.match(seed, /^[0-9a-f]{64}$/);
+    for (const b of epoch2) assert.equal(b.beacon, seed, `block ${b.height}`);
+    // Every validator committed and revealed through the chain itself.
+    const sent = blocks.flatMap((b) => b.txs).filter((t) => t.kind.startsWith('beacon.'));
+    for (const n of names) {
+      assert.ok(
+        sent.some((t) => t.kind === 'beacon.commit' && t.sender === n),
+        `${n} committed`,
+      );
+      assert.ok(
+        sent.some((t) => t.kind === 'beacon.reveal' && t.sender === n),
+        `${n} revealed`,
+      );
+    }
+    // The proposer of each epoch-2 block is the one the seed's order names for its height and round.
+    const order = leaderOrder(fromHex(seed), names.length);
+    for (const b of epoch2)
+      assert.equal(b.proposer, names[order[(b.height + b.view) % names.length]!], `block ${b.height}`);
+    const st = await apiGet<{
+      beacon: { epoch: number; source: string; contributors: string[]; commitsSent: number };
+    }>(`${api}/v1/status`);
+    assert.ok(st.beacon.epoch >= 2);
+    assert.equal(st.beacon.source, 'beacon');
+    assert.ok(st.beacon.contributors.length >= 3, JSON.stringify(st.beacon));
+    assert.ok(st.beacon.commitsSent >= 3, JSON.stringify(st.beacon));
   });
 
   test('SIGKILL a validator under load: the rest keep committing, it restarts and catches up', async () => {

@@ -27,6 +27,7 @@ export const DEVNET_USAGE = `usage: qledger devnet [options]
   --topology T        square (default: ring of sites, trusted relay for the rest) or mesh
   --profile P         QKD device profile of every link (default qnu-armos)
   --km N              fibre length of every link in km (default 20)
+  --epoch-length N    heights per leader-order epoch (default 16; fixed at the first run)
   --port N            the dashboard's port; validator i serves its API on N+i (default 8080; 0: any free ports)
   --require-qkd       validators never fall back to ML-KEM keys
   --json              print one JSON line per event instead of text`;
@@ -37,6 +38,7 @@ const OPTIONS = {
   topology: { type: 'string' },
   profile: { type: 'string' },
   km: { type: 'string' },
+  'epoch-length': { type: 'string' },
   port: { type: 'string' },
   'require-qkd': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
@@ -67,6 +69,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   const km = Number(v.km ?? 20);
   if (!(km >= 0 && km <= 400)) throw new CliError('--km must be a number in [0, 400]', 2);
   const basePort = intFlag('port', v.port, 8080, 0, 65000);
+  const epochLength = intFlag('epoch-length', v['epoch-length'], 16, 4, 1_000_000);
   const dir = resolve(v.dir ?? '.qledger');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const json = v.json;
@@ -105,6 +108,8 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     const genesis = {
       chainId: 'devnet',
       time: new Date().toISOString(),
+      // Short epochs, so the beacon's leader order takes over within a few dozen blocks.
+      params: { epochLength },
       validators: names.map((name, i) => ({ name, sigAlg: keys[i]!.alg, sigKey: toHex(keys[i]!.publicKey) })),
     };
     writeFileSync(genesisFile, `${JSON.stringify(genesis, null, 2)}\n`);

@@ -111,10 +111,12 @@ export async function buildValidatorApi(
       : await v.store.blockByHash(fromHex(ref));
     if (!b) throw new QledgerError('BLOCK_NOT_FOUND', `no block ${ref}`, { ref });
     const cert = b.cert ? decodeCert(b.cert) : null;
+    const header = decodeHeader(b.headerBytes);
     return {
       ...summary(b),
-      txRoot: toHex(decodeHeader(b.headerBytes).txRoot),
-      stateRoot: toHex(decodeHeader(b.headerBytes).stateRoot),
+      txRoot: toHex(header.txRoot),
+      stateRoot: toHex(header.stateRoot),
+      beacon: toHex(header.beacon),
       txs: b.txs.map((t) => {
         const env = v.decodeTx(t);
         return { id: toHex(env.id), kind: env.tx.kind, sender: env.tx.from };

@@ -41,6 +41,9 @@ import {
   encodeCert,
   encodeConsensusMsg,
   encodeSnapshot,
+  epochLength,
+  epochOf,
+  epochSeed,
   equalBytes,
   type GenesisConfig,
   genesisBlock,
@@ -50,7 +53,6 @@ import {
   leaderOrder,
   Mempool,
   nobleBackend,
-  proposerFromOrder,
   QledgerError,
   type SigAlg,
   type SigCheck,
@@ -67,6 +69,7 @@ import { Etsi014Client } from '../qkd/etsi014.js';
 import { createEntropyMixer } from '../qrng/config.js';
 import { initStore, loadState, openStore, storedGenesis } from '../storage/open.js';
 import type { ChainStore } from '../storage/types.js';
+import { BeaconDuty } from './beacon-duty.js';
 import type { NodeConfig } from './config.js';
 import { FRAME, type FrameType } from './frames.js';
 import { readSigningKey } from './keyfile.js';
@@ -121,6 +124,10 @@ export class Validator {
   readonly #validatorKeys: readonly { name: string; sigAlg: string; sigKey: Uint8Array }[];
   /** The validator's ML-DSA secret key: signs votes and the link key exchange; zeroed on stop. */
   readonly #secretKey: Uint8Array;
+  readonly #genesisHash: Uint8Array;
+  /** Leader order per epoch, from the beacon seed the chain fixed for it. */
+  readonly #orders = new Map<number, number[]>();
+  readonly #beacon: BeaconDuty;
   #cs!: ConsensusState;
   #cparams: ConsensusParams;
   #queue: Promise<void> = Promise.resolve();
@@ -190,6 +197,7 @@ export class Validator {
     genesisHash: Uint8Array,
   ) {
     this.#secretKey = secretKey;
+    this.#genesisHash = genesisHash;
     this.#nonces = new NonceSource(
       createEntropyMixer(cfg.qrng, {
         onEvent: (e) =>
@@ -221,7 +229,7 @@ export class Validator {
       chainId: this.chainId,
       n: this.names.length,
       self: this.index,
-      proposer: proposerFromOrder(leaderOrder(genesisHash, this.names.length)),
+      proposer: (height, round) => this.#proposerAt(height, round),
       timeouts: cfg.consensus,
       crypto: {
         digest: (b) => valueDigest(hashes, b),
@@ -236,6 +244,62 @@ export class Validator {
           }
         },
       },
+    };
+    this.#beacon = new BeaconDuty({
+      name: this.name,
+      chainId: this.chainId,
+      params: this.#params,
+      alg: self.alg,
+      secretKey,
+      crypto,
+      hashes,
+      store,
+      state: () => this.#state,
+      draw: (n) => this.#nonces.take(n),
+      submit: (bytes) => this.submit(bytes),
+      log,
+    });
+  }
+
+  /**
+   * The proposer of (height, round): the epoch's order, drawn from the seed the chain fixed
+   * for it at the end of the epoch before (ledger/beacon.ts), or from the genesis hash in the
+   * first two epochs and before the seed is known. Successive heights and failed rounds walk
+   * the order, so every validator leads in turn.
+   */
+  #proposerAt(height: number, round: number): number {
+    const n = this.names.length;
+    const e = epochOf(height, epochLength(this.#params));
+    let order = this.#orders.get(e);
+    if (!order) {
+      const seed = epochSeed(this.#state, e)?.seed;
+      order = leaderOrder(seed ?? this.#genesisHash, n);
+      // Cache only what can no longer change: the seed of e is fixed once its epoch is reached.
+      if (epochOf(this.#state.height + 1, epochLength(this.#params)) >= e) {
+        this.#orders.set(e, order);
+        for (const k of this.#orders.keys()) if (k < e - 1) this.#orders.delete(k);
+      }
+    }
+    return order[(height + round) % n]!;
+  }
+
+  /** The leader-order beacon as the committed state holds it (GET /v1/status). */
+  beaconStatus() {
+    const length = epochLength(this.#params);
+    const epoch = epochOf(this.#state.height + 1, length);
+    const s = epochSeed(this.#state, epoch);
+    return {
+      epoch,
+      epochLength: length,
+      nextEpochAt: (epoch + 1) * length + 1,
+      source:
+        s === undefined
+          ? ('genesis' as const)
+          : s.contributors.length
+            ? ('beacon' as const)
+            : ('fallback' as const),
+      contributors: s ? [...s.contributors] : [],
+      ...this.#beacon.stats,
     };
   }
 
@@ -269,10 +333,16 @@ export class Validator {
       crypto = await createOqsBackend();
       pool = await SignaturePool.create(Math.max(1, Math.min(2, availableParallelism())), { crypto });
       const state = await loadState(store, { hashes, crypto });
+      if (state.get(STATE_KEYS.validatorSet) === undefined)
+        throw new QledgerError(
+          'CONFIG_INVALID',
+          `store: this chain was made by a qledger older than the leader beacon (its state has no validator set); start a new chain in another store`,
+        );
       const g = genesisBlock(genesis, hashes);
       const v = new Validator(cfg, log, store, genesis, state, crypto, pool, key.secretKey, g.hash);
       await v.#startNetwork(genesis);
       await v.#startConsensus();
+      void v.#beacon.poke();
       return v;
     } catch (e) {
       await pool?.close();
@@ -377,6 +447,7 @@ export class Validator {
     clearInterval(this.#tick);
     clearTimeout(this.#gossipTimer);
     for (const t of this.#timers) clearTimeout(t);
+    await this.#beacon.close();
     await this.#net.close();
     await this.#queue.catch(() => {});
     for (const l of this.#links.values()) l.close();
@@ -627,6 +698,7 @@ export class Validator {
       ),
     );
     for (const d of dropped) this.#reject(d.env, d.error);
+    void this.#beacon.poke();
     this.stats.blocks++;
     this.stats.txsCommitted += block.txs.length;
     const ev: BlockEvent = {
@@ -911,6 +983,7 @@ export class Validator {
         step: this.#cs.step,
         proposer: this.names[this.#cparams.proposer(this.#cs.height, this.#cs.round)]!,
       },
+      beacon: this.beaconStatus(),
       mempool: { size: this.#mempool.size, bytes: this.#mempool.byteSize },
       peers: this.#net.states(),
       links,
