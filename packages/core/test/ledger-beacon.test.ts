@@ -122,7 +122,16 @@ test('commit, reveal, seed: each block header carries its epoch seed and a wrong
   assert.ok(s3);
   assert.deepEqual(s3.contributors, []);
   assert.ok(equalBytes(s3.seed, domainHash(hashes, DOMAIN.BEACON_FALLBACK, encode([CHAIN, 3, s2.seed]))));
-  assert.equal(epochSeed(e2.state, 2), undefined, 'the seed of a past epoch is dropped');
+  // Seeds are fixed at the second-to-last height of the epoch before (7 for epoch 2, 11 for 3),
+  // and dropped once their epoch is over and the next seed is fixed (epoch 2's at height 15).
+  assert.ok(epochSeed(grow(e1.state, empty(3)).state, 3), 'the seed of epoch 3 is fixed at height 11');
+  assert.equal(epochSeed(grow(e1.state, empty(2)).state, 3), undefined);
+  assert.ok(epochSeed(e2.state, 2), 'kept while epoch 2 is not over');
+  assert.equal(
+    epochSeed(grow(e2.state, empty(3)).state, 2),
+    undefined,
+    'the seed of a past epoch is dropped',
+  );
   const b13 = next(e2.state, []);
   assert.ok(equalBytes(b13.block.header.beacon, s3.seed));
 
@@ -151,9 +160,9 @@ test('the seed depends on every contributed value and not on the order reveals a
   const one = grow(e0.state, [VALIDATORS.map((v) => reveal(v, 2)), ...empty(3)]);
   const other = grow(e0.state, [
     [reveal(VALIDATORS[3]!, 2)],
-    [],
     [reveal(VALIDATORS[1]!, 2), reveal(VALIDATORS[0]!, 2)],
     [reveal(VALIDATORS[2]!, 2)],
+    [],
   ]);
   const a = epochSeed(one.state, 2)!;
   const b = epochSeed(other.state, 2)!;
@@ -221,6 +230,14 @@ test('beacon transactions are refused with a code naming what is wrong, and chan
       next(e0.state, [tx(v1, 'beacon.reveal', 0, { epoch: 2, value: valueFor(2, 1), salt: saltFor(2, 0) })]),
     'BEACON_BAD_REVEAL',
   );
+  // The reveal window closes at height 7, one before the epoch ends (ledger/beacon.ts).
+  mustFail(
+    () => next(grow(e0.state, empty(3)).state, [reveal(v1, 2)]),
+    'BEACON_WRONG_EPOCH',
+    'tx.body.epoch',
+  );
+  // At height 7 it is still open (and that block, fixing the seed, consumes the reveal).
+  assert.equal(next(grow(e0.state, empty(2)).state, [reveal(v1, 2)]).block.txs.length, 1);
   const revealed = next(e0.state, [reveal(v1, 2)]).state;
   mustFail(() => next(revealed, [reveal(v1, 2)]), 'BEACON_DUPLICATE');
   // A rejected block leaves the state it was built on as it was.

@@ -6,10 +6,15 @@
  * commit–reveal (qrng/beacon.ts), carried as ordinary signed transactions:
  *
  *   during epoch e − 2  each validator sends `beacon.commit {epoch: e, commitment}`;
- *   during epoch e − 1  each validator sends `beacon.reveal {epoch: e, value, salt}`;
- *   at the last height of epoch e − 1 the state transition fixes
+ *   during epoch e − 1, up to its second-to-last height, each validator sends
+ *                       `beacon.reveal {epoch: e, value, salt}`;
+ *   at height e·L − 1   (the second-to-last of epoch e − 1) the state transition fixes
  *                       seed(e) = beaconSeed(reveals), when at least 2f + 1 validators
  *                       revealed, and otherwise a fallback hashed from seed(e − 1).
+ *
+ * The seed is fixed one height before its epoch's last because a consensus machine starts the
+ * next height as it decides one, before its runtime has applied the decided block: the
+ * proposer of height h must follow from the state at h − 2 (seedFixedAt).
  *
  * The commitments are final (BFT finality) before any reveal is accepted, so no validator can
  * choose its value after seeing another's. Each block's header carries its epoch's seed and
@@ -49,6 +54,11 @@ export function beaconThreshold(n: number): number {
   return 2 * Math.floor((n - 1) / 3) + 1;
 }
 
+/** The height whose block fixes the seed of `epoch`. */
+export function seedFixedAt(epoch: number, length: number): number {
+  return epoch * length - 1;
+}
+
 /** The seed of `epoch` held in `state`, if the beacon has fixed one. */
 export function epochSeed(state: StateReader, epoch: number): EpochSeed | undefined {
   const v = state.get(K.beaconSeed(epoch)) as { seed: Uint8Array; contributors: string[] } | undefined;
@@ -63,8 +73,10 @@ export function validatorNames(state: StateReader): string[] {
 }
 
 /**
- * At the last height of an epoch, fixes the next epoch's seed from the reveals and clears the
- * records it no longer needs. Deterministic: every validator computes the same seed.
+ * At the second-to-last height of an epoch, fixes the next epoch's seed from the reveals and
+ * clears the records it no longer needs (the seed of the epoch before this one included; this
+ * epoch's stays until its last header has carried it). Deterministic: every validator
+ * computes the same seed.
  */
 export function finishEpoch(
   d: StateDraft,
@@ -73,8 +85,8 @@ export function finishEpoch(
   length: number,
   hashes: HashSuite,
 ): void {
-  if (height % length !== 0) return;
-  const next = height / length;
+  if ((height + 1) % length !== 0) return;
+  const next = (height + 1) / length;
   if (next < FIRST_BEACON_EPOCH) return;
   const names = validatorNames(d);
   const commitments = new Map<string, Uint8Array>();
@@ -112,5 +124,5 @@ export function finishEpoch(
     };
   }
   d.put(K.beaconSeed(next), { seed: record.seed, contributors: [...record.contributors] });
-  d.delete(K.beaconSeed(next - 1));
+  d.delete(K.beaconSeed(next - 2));
 }

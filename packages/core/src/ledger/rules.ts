@@ -7,7 +7,7 @@
 import { equalBytes, toHex } from '../bytes.js';
 import type { CryptoBackend, HashSuite, SigAlg } from '../crypto/types.js';
 import { beaconVerify } from '../qrng/beacon.js';
-import { epochLength, epochOf, FIRST_BEACON_EPOCH } from './beacon.js';
+import { epochLength, epochOf, FIRST_BEACON_EPOCH, seedFixedAt } from './beacon.js';
 import { LEDGER_ERRORS as E, ledgerError } from './errors.js';
 import { STATE_KEYS as K } from './keys.js';
 import {
@@ -335,7 +335,8 @@ function applyBeacon(d: StateDraft, env: TxEnvelope, ctx: TxContext): void {
     });
   if (tx.seq !== 0) throw ledgerError(E.TX_MALFORMED, 'beacon transactions have seq 0', { field: 'tx.seq' });
   checkSig(ctx, tx.alg, val.sigKey, env.signingBytes, tx.sig, 'signature');
-  const now = epochOf(ctx.height, epochLength(ctx.params));
+  const length = epochLength(ctx.params);
+  const now = epochOf(ctx.height, length);
   const epoch = tx.body.epoch;
   const commit = tx.kind === 'beacon.commit';
   // Commitments two epochs ahead, reveals one: every commitment is final before a reveal.
@@ -345,6 +346,12 @@ function applyBeacon(d: StateDraft, env: TxEnvelope, ctx: TxContext): void {
       E.BEACON_WRONG_EPOCH,
       `at height ${ctx.height} (epoch ${now}) a ${tx.kind} must be for epoch ${open}, not ${epoch}`,
       { field: 'tx.body.epoch', expected: open },
+    );
+  if (!commit && ctx.height > seedFixedAt(epoch, length))
+    throw ledgerError(
+      E.BEACON_WRONG_EPOCH,
+      `the reveals for epoch ${epoch} closed at height ${seedFixedAt(epoch, length)}`,
+      { field: 'tx.body.epoch' },
     );
   if (commit) {
     if (d.get(K.beaconCommit(epoch, tx.from)) !== undefined)
