@@ -84,11 +84,9 @@ for (const f of FACTORIES) {
         assert.equal(await store.consensus(), null);
         await store.saveConsensus(new Uint8Array([9]));
         await store.saveConsensus(new Uint8Array([7, 7]));
-        await store.saveLocal('beacon:5', new Uint8Array([5, 5]));
-        await store.saveLocal('beacon:6', new Uint8Array([6]));
-        await store.saveLocal('beacon:6', new Uint8Array([6, 6]));
-        await store.saveLocal('beacon:7', new Uint8Array([7]));
-        await store.saveLocal('beacon:7', null);
+        await store.saveLocal({ 'beacon:5': new Uint8Array([5, 5]), 'beacon:6': new Uint8Array([6]) });
+        await store.saveLocal({ 'beacon:6': new Uint8Array([6, 6]), 'beacon:7': new Uint8Array([7]) });
+        await store.saveLocal({ 'beacon:7': null, 'beacon:8': null });
         await store.recordKeyIds('v1|v2', ['k1', 'k2']);
         await store.recordKeyIds('v1|v3', ['k1']); // the same id on another link is another key
         // A batch with one used id is refused whole: k3 stays unrecorded.

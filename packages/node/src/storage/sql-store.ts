@@ -350,9 +350,13 @@ export class SqlChainStore implements ChainStore {
     return this.meta('consensus');
   }
 
-  async saveLocal(key: string, value: Uint8Array | null): Promise<void> {
-    if (value === null) await this.db.query('DELETE FROM meta WHERE key = $1', [`local:${key}`]);
-    else await this.putMeta(this.db, `local:${key}`, value);
+  async saveLocal(changes: Readonly<Record<string, Uint8Array | null>>): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      for (const [key, value] of Object.entries(changes)) {
+        if (value === null) await tx.query('DELETE FROM meta WHERE key = $1', [`local:${key}`]);
+        else await this.putMeta(tx, `local:${key}`, value);
+      }
+    });
   }
 
   local(key: string): Promise<Uint8Array | null> {

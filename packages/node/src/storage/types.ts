@@ -95,10 +95,11 @@ export interface ChainStore {
   saveConsensus(snapshot: Uint8Array): Promise<void>;
   consensus(): Promise<Uint8Array | null>;
   /**
-   * A node-local record, never part of the chain or of any API answer (the beacon's value and
-   * salt between commitment and reveal); `null` deletes it.
+   * Node-local records, never part of the chain or of any API answer (the beacon's value and
+   * salt between commitment and reveal): each key set, or deleted where `null`, all in one
+   * transaction.
    */
-  saveLocal(key: string, value: Uint8Array | null): Promise<void>;
+  saveLocal(changes: Readonly<Record<string, Uint8Array | null>>): Promise<void>;
   local(key: string): Promise<Uint8Array | null>;
   /**
    * Records QKD key_IDs as used on `link`, all or none; STORE_KEY_REUSED (and nothing
