@@ -24,18 +24,23 @@ const crypto = nobleBackend;
 const hashes = nobleHashes;
 const L = 4;
 const keys = [1, 2, 3, 4].map((i) => crypto.signer('ml-dsa-44').keygen(new Uint8Array(32).fill(i)));
-const genesis = parseGenesis({
+const genesisJson = {
   chainId: 'duty',
   time: 1_763_856_000_000,
   params: { epochLength: L },
   validators: keys.map((k, i) => ({ name: `v${i + 1}`, sigAlg: 'ml-dsa-44', sigKey: toHex(k.publicKey) })),
-});
+};
+const genesis = parseGenesis(genesisJson);
 
 class MemoryLocal {
   readonly map = new Map<string, Uint8Array>();
-  async saveLocal(key: string, value: Uint8Array | null): Promise<void> {
-    if (value === null) this.map.delete(key);
-    else this.map.set(key, value.slice());
+  writes = 0;
+  async saveLocal(changes: Record<string, Uint8Array | null>): Promise<void> {
+    this.writes++;
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null) this.map.delete(key);
+      else this.map.set(key, value.slice());
+    }
   }
   async local(key: string): Promise<Uint8Array | null> {
     return this.map.get(key)?.slice() ?? null;
@@ -48,12 +53,14 @@ function duty(
   chain: { state: LedgerState },
   sent: TxEnvelope[],
   refuse?: () => string | null,
+  over: { slot?: number; params?: typeof genesis.params } = {},
 ) {
   let draws = 0;
   const d = new BeaconDuty({
     name: 'v1',
+    slot: over.slot ?? 0,
     chainId: genesis.chainId,
-    params: genesis.params,
+    params: over.params ?? genesis.params,
     alg: 'ml-dsa-44',
     secretKey: keys[0]!.secretKey,
     crypto,
@@ -154,4 +161,55 @@ test('a lost opening means no reveal, counted; a refused send is tried again at 
   );
   assert.equal(d3.stats.openingsLost, 1);
   assert.equal(d3.stats.revealsSent, 0);
+});
+
+test('no reveal once its window has closed (the height that fixes the seed has passed)', async () => {
+  const store = new MemoryLocal();
+  const chain = { state: genesisBlock(genesis, hashes).state };
+  const sent: TxEnvelope[] = [];
+  await settle(duty(store, chain, sent));
+  // The commitment commits at height 1; the duty next looks at height 7, when the seed of
+  // epoch 2 is already fixed (the next block is height 8).
+  chain.state = grow(chain.state, [sent[0]!], 2 * L - 1);
+  const late: TxEnvelope[] = [];
+  const d = duty(store, chain, late);
+  await settle(d);
+  assert.deepEqual(
+    late.map((t) => `${t.tx.kind}:${(t.tx.body as { epoch: number }).epoch}`),
+    ['beacon.commit:3'],
+  );
+  assert.equal(d.stats.revealsSent, 0);
+});
+
+test('validators take turns within the epoch; one store write per epoch after the first', async () => {
+  // Epochs of 16: validator slot 2 sends from the epoch's third height on (slots spread over
+  // the first quarter), so not every validator bursts at the epoch's first height.
+  const long = parseGenesis({ ...genesisJson, params: { epochLength: 16 } });
+  const store = new MemoryLocal();
+  const chain = { state: genesisBlock(long, hashes).state };
+  const sent: TxEnvelope[] = [];
+  const d = duty(store, chain, sent, undefined, { slot: 2, params: long.params });
+  const step = () => {
+    chain.state = buildBlock(
+      chain.state,
+      [],
+      { time: chain.state.lastTime + 1, proposer: 'v1' },
+      { hashes, crypto },
+    ).state;
+  };
+  await d.poke(); // next height 1: position 0
+  step();
+  await d.poke(); // position 1
+  assert.equal(sent.length, 0);
+  step();
+  await d.poke(); // position 2: its turn
+  assert.deepEqual(
+    sent.map((t) => t.tx.kind),
+    ['beacon.commit'],
+  );
+  // The start-up clean-up and the opening: two writes; further looks in the epoch write nothing.
+  assert.equal(store.writes, 2);
+  step();
+  await d.poke();
+  assert.equal(store.writes, 2);
 });

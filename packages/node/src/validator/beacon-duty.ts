@@ -12,6 +12,10 @@
  * Both go through the ordinary admission path (mempool, gossip), so any honest proposer
  * includes them. A send that is refused (a full mempool, say) is tried again at the next
  * height while its window is open.
+ *
+ * Cost: one store write per epoch (the new opening, and the deletion of the one whose window
+ * closed, in one transaction), and the validators send at different heights of the epoch
+ * (validator i from position i mod ⌊L/4⌋), so no height carries everyone's burst.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -27,6 +31,7 @@ import {
   type LedgerParams,
   type LedgerState,
   type SigAlg,
+  seedFixedAt,
   signTx,
   type UnsignedTx,
 } from '@qledger/core';
@@ -35,6 +40,8 @@ import type { ChainStore } from '../storage/index.js';
 
 export interface BeaconDutyDeps {
   readonly name: string;
+  /** The validator's index in genesis: spreads the validators' sends over the epoch. */
+  readonly slot: number;
   readonly chainId: string;
   readonly params: LedgerParams;
   readonly alg: SigAlg;
@@ -59,7 +66,7 @@ export class BeaconDuty {
   #busy = false;
   #again = false;
   #closed = false;
-  #cleaned = -1;
+  #cleaned = false;
   #current: Promise<void> = Promise.resolve();
   /** Sends in flight or admitted for this run, by `c<epoch>` / `r<epoch>`. */
   readonly #sent = new Set<string>();
@@ -100,14 +107,21 @@ export class BeaconDuty {
   async #run(): Promise<void> {
     const d = this.#d;
     const state = d.state();
-    const now = epochOf(state.height + 1, epochLength(d.params));
-    if (this.#cleaned !== now) {
-      // Openings of epochs whose reveal window has closed are of no use: forget them (once
-      // per epoch, not per block: each is a write).
-      for (const e of [now - 2, now - 1, now])
-        if (e >= FIRST_BEACON_EPOCH) await d.store.saveLocal(secretKey(e), null);
-      this.#cleaned = now;
+    const length = epochLength(d.params);
+    const next = state.height + 1;
+    const now = epochOf(next, length);
+    // Openings of epochs whose reveal window has closed are of no use: forget them. Once at
+    // start (a stop may have left some), then with each new opening.
+    const closed = (e: number): Record<string, null> =>
+      Object.fromEntries(
+        [e - 2, e - 1, e].filter((x) => x >= FIRST_BEACON_EPOCH).map((x) => [secretKey(x), null]),
+      );
+    if (!this.#cleaned) {
+      await d.store.saveLocal(closed(now));
+      this.#cleaned = true;
     }
+    // This validator's turn in the epoch: position (next − 1) mod L reached its slot.
+    if ((next - 1) % length < d.slot % Math.max(1, Math.floor(length / 4))) return;
 
     const target = now + 2;
     if (target >= FIRST_BEACON_EPOCH && state.get(K.beaconCommit(target, d.name)) === undefined) {
@@ -119,7 +133,7 @@ export class BeaconDuty {
           opening.set(drawn, 0);
           drawn.fill(0);
           opening.set(randomBytes(BEACON_SALT_BYTES), BEACON_VALUE_BYTES);
-          await d.store.saveLocal(secretKey(target), opening);
+          await d.store.saveLocal({ ...closed(now), [secretKey(target)]: opening });
         }
         const value = opening.subarray(0, BEACON_VALUE_BYTES);
         const salt = opening.subarray(BEACON_VALUE_BYTES);
@@ -132,6 +146,7 @@ export class BeaconDuty {
     const open = now + 1;
     if (
       open >= FIRST_BEACON_EPOCH &&
+      next <= seedFixedAt(open, length) &&
       state.get(K.beaconCommit(open, d.name)) !== undefined &&
       state.get(K.beaconReveal(open, d.name)) === undefined
     ) {

@@ -45,6 +45,7 @@ import {
   epochOf,
   epochSeed,
   equalBytes,
+  FIRST_BEACON_EPOCH,
   type GenesisConfig,
   genesisBlock,
   initialState,
@@ -57,6 +58,7 @@ import {
   type SigAlg,
   type SigCheck,
   STATE_KEYS,
+  seedFixedAt,
   step,
   type TxEnvelope,
   toHex,
@@ -247,6 +249,7 @@ export class Validator {
     };
     this.#beacon = new BeaconDuty({
       name: this.name,
+      slot: this.index,
       chainId: this.chainId,
       params: this.#params,
       alg: self.alg,
@@ -274,8 +277,10 @@ export class Validator {
     if (!order) {
       const seed = epochSeed(this.#state, e)?.seed;
       order = leaderOrder(seed ?? this.#genesisHash, n);
-      // Cache only what can no longer change: the seed of e is fixed once its epoch is reached.
-      if (epochOf(this.#state.height + 1, epochLength(this.#params)) >= e) {
+      // Cache only what can no longer change: the seed of e, once the block fixing it applied.
+      // The machine asks for height h as it decides h − 1, before this runtime has applied
+      // that block: the seed is fixed at h − 2 at the latest for that reason (ledger/beacon.ts).
+      if (e < FIRST_BEACON_EPOCH || this.#state.height >= seedFixedAt(e, epochLength(this.#params))) {
         this.#orders.set(e, order);
         for (const k of this.#orders.keys()) if (k < e - 1) this.#orders.delete(k);
       }
