@@ -306,7 +306,12 @@ export async function benchConsensus(): Promise<void> {
   const base = { bench: 'consensus', validators: 4, cores };
   emit({ ...base, name: 'verify_ms', unit: 'ms', ...summarize(verifyMs) });
 
-  await withDevnet([], async (net, tracker) => {
+  // QLEDGER_BENCH_EPOCH sets the devnet's epoch length (default 16): a very long one takes the
+  // leader-order beacon out of the run, to measure what it costs.
+  const epochArgs = process.env.QLEDGER_BENCH_EPOCH
+    ? ['--epoch-length', process.env.QLEDGER_BENCH_EPOCH]
+    : [];
+  await withDevnet(epochArgs, async (net, tracker) => {
     const clients = await registerClients(net, crypto);
     const perClient = Math.ceil((WINDOW_S * WINDOWS * 2500 + 1500) / CLIENTS);
     const load = sign(clients, perClient, crypto);
