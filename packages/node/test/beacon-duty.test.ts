@@ -161,6 +161,9 @@ test('a lost opening means no reveal, counted; a refused send is tried again at 
   );
   assert.equal(d3.stats.openingsLost, 1);
   assert.equal(d3.stats.revealsSent, 0);
+  // Counted (and logged) once, not at every block of the window.
+  await d3.poke();
+  assert.equal(d3.stats.openingsLost, 1);
 });
 
 test('no reveal once its window has closed (the height that fixes the seed has passed)', async () => {

@@ -7,7 +7,7 @@
  *     *before* sending anything (a crash between the two must not lose the opening), then
  *     sends `beacon.commit`;
  *   - a reveal for epoch e + 1, whose commitment is on the chain: it reads the stored opening
- *     and sends `beacon.reveal`, then forgets it once the chain holds the reveal.
+ *     and sends `beacon.reveal`; the opening is deleted once the reveal window has closed.
  *
  * Both go through the ordinary admission path (mempool, gossip), so any honest proposer
  * includes them. A send that is refused (a full mempool, say) is tried again at the next
@@ -170,8 +170,9 @@ export class BeaconDuty {
   async #send(key: string, build: () => Promise<Uint8Array | null>): Promise<void> {
     if (this.#sent.has(key)) return;
     const bytes = await build();
-    if (bytes === null || this.#closed) return;
+    if (this.#closed) return;
     this.#sent.add(key);
+    if (bytes === null) return; // nothing to send (a lost opening, counted once)
     try {
       const r = await this.#d.submit(bytes);
       if (r.status === 'rejected') throw new Error(r.code ?? 'rejected');

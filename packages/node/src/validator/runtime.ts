@@ -266,8 +266,8 @@ export class Validator {
 
   /**
    * The proposer of (height, round): the epoch's order, drawn from the seed the chain fixed
-   * for it at the end of the epoch before (ledger/beacon.ts), or from the genesis hash in the
-   * first two epochs and before the seed is known. Successive heights and failed rounds walk
+   * for it at the second-to-last height of the epoch before (ledger/beacon.ts), or from the
+   * genesis hash in the first two epochs. Successive heights and failed rounds walk
    * the order, so every validator leads in turn.
    */
   #proposerAt(height: number, round: number): number {
