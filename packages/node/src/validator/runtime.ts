@@ -169,6 +169,9 @@ export class Validator {
     synced: 0,
     proposed: 0,
     persistsSkipped: 0,
+    /** Consensus snapshots written, and their bytes (the block in them dominates). */
+    persists: 0,
+    persistBytes: 0,
   };
   /** Milliseconds spent, by part (status().timing): where a validator's time goes. */
   readonly timing: Record<string, number> = {};
@@ -525,7 +528,10 @@ export class Validator {
           return;
         }
         const t = performance.now();
-        await this.#store.saveConsensus(encodeSnapshot(a.snapshot));
+        const snap = encodeSnapshot(a.snapshot);
+        this.stats.persists++;
+        this.stats.persistBytes += snap.length;
+        await this.#store.saveConsensus(snap);
         this.#spent('persist', t);
         return;
       }
