@@ -100,3 +100,50 @@ test('malformed messages are refused with WIRE_MALFORMED naming the field', () =
   for (const b of [new Uint8Array([0xff]), new Uint8Array([...encode([1, 1, 0, null, null]), 0])])
     assert.throws(() => decodeConsensusMsg(b), /WIRE_MALFORMED|not canonical CBOR/);
 });
+
+test('a snapshot stores each block once, reads back snapshots written before the table, and refuses a bad reference', () => {
+  const block = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
+  const copy = block.slice(); // equal bytes, another array: still stored once
+  const other = new Uint8Array(50_000).fill(3);
+  const pol = [{ voter: 1, sig: new Uint8Array([1, 2]) }];
+  const s: Snapshot = {
+    height: 9,
+    round: 1,
+    step: 'precommit',
+    locked: { round: 1, digest: 'ab', block, pol },
+    valid: { round: 1, digest: 'ab', block: copy, pol },
+    votes: [{ type: 'prevote', round: 1, digest: 'ab', sig: new Uint8Array([9]) }],
+    proposals: [
+      { round: 0, block: other },
+      { round: 1, block },
+    ],
+  };
+  const bytes = encodeSnapshot(s);
+  assert.ok(bytes.length < 150_000 + 200, `${bytes.length} bytes: each block once`);
+  assert.deepEqual(decodeSnapshot(bytes), structuredClone(s));
+
+  // The layout before the table (7 fields, blocks in place) still reads back.
+  const legacy = encode([
+    9,
+    1,
+    2,
+    [1, new Uint8Array([0xab]), block, [[1, new Uint8Array([1, 2])]]],
+    null,
+    [[0, 1, new Uint8Array([0xab]), new Uint8Array([9])]],
+    [[0, other]],
+  ]);
+  const old = decodeSnapshot(legacy);
+  assert.deepEqual(old.locked?.block, block);
+  assert.deepEqual(old.proposals[0]?.block, other);
+  assert.equal(old.valid, null);
+
+  // A reference past the table is refused, naming the field.
+  const bad = encode([9, 1, 2, [1, new Uint8Array([0xab]), 5, []], null, [], [], [block]]);
+  assert.throws(
+    () => decodeSnapshot(bad),
+    (e: unknown) =>
+      e instanceof QledgerError &&
+      e.code === 'WIRE_MALFORMED' &&
+      e.details?.field === 'snapshot.locked.block',
+  );
+});

@@ -4,7 +4,7 @@
  * WIRE_MALFORMED naming the field; the state machine checks the protocol rules after that.
  * Digests travel as bytes and are hex strings in memory (so they can key a Map).
  */
-import { fromHex, toHex } from '../bytes.js';
+import { equalBytes, fromHex, toHex } from '../bytes.js';
 import { type CborValue, decode, encode } from '../codec/index.js';
 import { QledgerError } from '../errors.js';
 import type { CertSig, CommitCert, ConsensusMsg, LockedValue, OwnVote, Snapshot, Step } from './types.js';
@@ -120,15 +120,36 @@ export function decodeConsensusMsg(b: Uint8Array): ConsensusMsg {
     : { type: tag, height, round, digest, sig: bytes('msg.sig', a[4]) };
 }
 
-const lockedOut = (l: LockedValue | null): CborValue =>
-  l && [l.round, fromHex(l.digest), l.block, sigsOut(l.pol)];
-function lockedIn(field: string, v: unknown): LockedValue | null {
+/**
+ * The blocks of a snapshot, each stored once: the locked block, the valid block and this
+ * validator's own proposal are usually the same bytes (up to megabytes at saturation), and a
+ * snapshot is written before every vote. Fields refer to blocks by index.
+ */
+class BlockTable {
+  readonly blocks: Uint8Array[] = [];
+  ref(b: Uint8Array): number {
+    let i = this.blocks.indexOf(b);
+    if (i < 0) i = this.blocks.findIndex((x) => x.length === b.length && equalBytes(x, b));
+    if (i < 0) i = this.blocks.push(b) - 1;
+    return i;
+  }
+}
+
+const lockedOut = (l: LockedValue | null, t: BlockTable): CborValue =>
+  l && [l.round, fromHex(l.digest), t.ref(l.block), sigsOut(l.pol)];
+
+/** `blockAt` reads a block field: an index into the table, or (old snapshots) the bytes. */
+function lockedIn(
+  field: string,
+  v: unknown,
+  blockAt: (f: string, x: unknown) => Uint8Array,
+): LockedValue | null {
   if (v === null) return null;
   const a = arr(field, v, 4);
   return {
     round: int(`${field}.round`, a[0], 0),
     digest: digestHex(`${field}.digest`, a[1]),
-    block: bytes(`${field}.block`, a[2]),
+    block: blockAt(`${field}.block`, a[2]),
     pol: sigsIn(`${field}.pol`, a[3]),
   };
 }
@@ -137,32 +158,48 @@ const STEPS: readonly Step[] = ['propose', 'prevote', 'precommit'];
 
 /** A crash snapshot (written by the validator itself; still checked when read back). */
 export function encodeSnapshot(s: Snapshot): Uint8Array {
+  const t = new BlockTable();
+  const locked = lockedOut(s.locked, t);
+  const valid = lockedOut(s.valid, t);
+  const proposals = s.proposals.map((p) => [p.round, t.ref(p.block)]);
   return encode([
     s.height,
     s.round,
     STEPS.indexOf(s.step),
-    lockedOut(s.locked),
-    lockedOut(s.valid),
+    locked,
+    valid,
     s.votes.map((v) => [
       v.type === 'prevote' ? 0 : 1,
       v.round,
       v.digest === null ? null : fromHex(v.digest),
       v.sig ?? null,
     ]),
-    s.proposals.map((p) => [p.round, p.block]),
+    proposals,
+    t.blocks,
   ]);
 }
 
 export function decodeSnapshot(b: Uint8Array): Snapshot {
-  const a = arr('snapshot', decodeOrBad(b, 'snapshot'), 7);
+  const a = arr('snapshot', decodeOrBad(b, 'snapshot'));
+  // 8 fields: blocks in a table (encodeSnapshot); 7: a snapshot written before the table,
+  // with the bytes in place.
+  if (a.length !== 7 && a.length !== 8) bad('snapshot', 'must be an array of 8');
+  const table =
+    a.length === 8 ? arr('snapshot.blocks', a[7]).map((x, i) => bytes(`snapshot.blocks.${i}`, x)) : null;
+  const blockAt = (f: string, x: unknown): Uint8Array => {
+    if (!table) return bytes(f, x);
+    const block = table[int(f, x, 0)];
+    if (block === undefined) bad(f, 'refers to no block of the snapshot');
+    return block;
+  };
   const step = STEPS[int('snapshot.step', a[2], 0)];
   if (step === undefined) bad('snapshot.step', 'unknown step');
   return {
     height: int('snapshot.height', a[0], 0),
     round: int('snapshot.round', a[1], 0),
     step,
-    locked: lockedIn('snapshot.locked', a[3]),
-    valid: lockedIn('snapshot.valid', a[4]),
+    locked: lockedIn('snapshot.locked', a[3], blockAt),
+    valid: lockedIn('snapshot.valid', a[4], blockAt),
     votes: arr('snapshot.votes', a[5]).map((x, i): OwnVote => {
       const f = `snapshot.votes.${i}`;
       const v = arr(f, x, 4);
@@ -175,7 +212,7 @@ export function decodeSnapshot(b: Uint8Array): Snapshot {
       const p = arr(`snapshot.proposals.${i}`, x, 2);
       return {
         round: int(`snapshot.proposals.${i}.round`, p[0], 0),
-        block: bytes(`snapshot.proposals.${i}.block`, p[1]),
+        block: blockAt(`snapshot.proposals.${i}.block`, p[1]),
       };
     }),
   };
