@@ -74,6 +74,13 @@ describe('web dashboard (chromium)', { timeout: 300_000 }, () => {
     });
     assert.ok((await height()) > h0);
     await page.locator('#live-blocks li').first().waitFor();
+    // The leader order's epoch and source, from the validators' status.
+    const beacon = (await page.locator('#beacon').textContent()) ?? '';
+    const m = /^epoch (\d+) · (genesis|beacon|fallback)/.exec(beacon);
+    assert.ok(m, beacon);
+    const st = await api.status();
+    assert.ok(Number(m[1]) <= st.beacon.epoch, `${beacon} vs epoch ${st.beacon.epoch}`);
+    if (m[2] === 'genesis') assert.ok(Number(m[1]) < 2, beacon);
   });
 
   test('a transaction submitted through the API appears in the explorer, found by the search box', async () => {
@@ -89,6 +96,11 @@ describe('web dashboard (chromium)', { timeout: 300_000 }, () => {
     // Its block lists it, and the identity page shows the new identity with its trust score.
     await page.click('a[href^="#/block/"]');
     await page.locator(`a[href="#/tx/${id}"]`).waitFor();
+    // The block page shows the header's epoch seed, as the API has it.
+    const shown = Number(/#\/block\/(\d+)/.exec(page.url())![1]);
+    const seed = (await api.block(String(shown))).beacon;
+    const text = (await page.locator('#epoch-seed').textContent()) ?? '';
+    assert.ok(seed ? text === seed : text.startsWith('none'), `${text} vs ${seed}`);
     await page.click('a[href="#/identity/dave"]');
     await page.locator('#trust').waitFor();
     assert.equal(await page.locator('#trust').textContent(), '50.0 / 100');

@@ -68,6 +68,14 @@ export async function blockView(root: HTMLElement, api: QledgerClient, ref: stri
         field('tx root', h('span', { class: 'mono' }, b.txRoot)),
         field('state root', h('span', { class: 'mono' }, b.stateRoot)),
         field(
+          'epoch seed',
+          h(
+            'span',
+            { class: 'mono', id: 'epoch-seed' },
+            b.beacon || 'none (the first two epochs follow the genesis order)',
+          ),
+        ),
+        field(
           'commit certificate',
           b.cert
             ? `round ${b.cert.round}, ML-DSA signatures of ${b.cert.signers.join(', ')}`

@@ -242,10 +242,24 @@ export function networkView(root: HTMLElement, live: Live): () => void {
   const render = () => {
     const net = live.net;
     const up = net?.validators.filter((v) => v.up).length ?? 0;
+    // The leader order's epoch and where it came from, as the first live validator sees it.
+    const beacon = net?.validators.find((v) => v.status)?.status?.beacon;
     mount(
       head,
       h('div', {}, h('span', {}, 'height'), h('b', { id: 'height' }, String(live.height))),
       h('div', {}, h('span', {}, 'validators up'), h('b', {}, `${up}/${net?.validators.length ?? '–'}`)),
+      h(
+        'div',
+        { title: 'Leader order: genesis (epochs 0–1), QRNG beacon, or fallback' },
+        h('span', {}, 'leader order'),
+        h(
+          'b',
+          { id: 'beacon' },
+          beacon
+            ? `epoch ${beacon.epoch} · ${beacon.source}${beacon.contributors.length ? ` (${beacon.contributors.length} reveals)` : ''}`
+            : '–',
+        ),
+      ),
       h('div', {}, h('span', {}, 'live'), h('b', {}, live.connected ? 'connected' : 'reconnecting…')),
       live.netError ? h('div', { class: 'error' }, live.netError) : null,
     );
