@@ -28,7 +28,7 @@ import { QledgerError } from '../errors.js';
 import { type BeaconReveal, beaconSeed } from '../qrng/beacon.js';
 import { STATE_KEYS as K } from './keys.js';
 import type { StateDraft, StateReader } from './state.js';
-import { DEFAULT_PARAMS, type LedgerParams } from './types.js';
+import { DEFAULT_PARAMS, type LedgerParams, type Tx } from './types.js';
 
 /** The first epoch whose order comes from the beacon. */
 export const FIRST_BEACON_EPOCH = 2;
@@ -37,6 +37,13 @@ export const FIRST_BEACON_EPOCH = 2;
 export interface EpochSeed {
   readonly seed: Uint8Array;
   readonly contributors: readonly string[];
+}
+
+export type BeaconTx = Extract<Tx, { kind: 'beacon.commit' | 'beacon.reveal' }>;
+
+/** A validator's beacon transaction (ledger/rules.ts applies it; the mempool exempts it from its limits). */
+export function isBeaconTx(tx: Tx): tx is BeaconTx {
+  return tx.kind === 'beacon.commit' || tx.kind === 'beacon.reveal';
 }
 
 export function epochLength(params: LedgerParams): number {

@@ -7,6 +7,7 @@
 import { toHex } from '../bytes.js';
 import type { CryptoBackend, HashSuite } from '../crypto/types.js';
 import { QledgerError } from '../errors.js';
+import { isBeaconTx } from './beacon.js';
 import { chainParams } from './block.js';
 import { LEDGER_ERRORS as E, ledgerError } from './errors.js';
 import { applyTx, type SigCheck } from './rules.js';
@@ -68,7 +69,7 @@ export class Mempool {
     // commitment and one reveal per validator and epoch, valid on the pending state.
     const size = this.order.length - this.beaconTxs;
     const bytes = this.bytes - this.beaconBytes;
-    if (!isBeacon(env) && (size >= this.opts.maxTxs || bytes + env.bytes.length > this.opts.maxBytes))
+    if (!isBeaconTx(env.tx) && (size >= this.opts.maxTxs || bytes + env.bytes.length > this.opts.maxBytes))
       throw ledgerError(E.MEMPOOL_FULL, `the mempool is full (${size} transactions, ${bytes} bytes)`, {
         size,
         bytes,
@@ -94,7 +95,7 @@ export class Mempool {
     this.order.push(env);
     this.ids.add(id);
     this.bytes += env.bytes.length;
-    if (isBeacon(env)) {
+    if (isBeaconTx(env.tx)) {
       this.beaconTxs++;
       this.beaconBytes += env.bytes.length;
     }
@@ -187,8 +188,4 @@ export class Mempool {
     }
     return dropped;
   }
-}
-
-function isBeacon(env: TxEnvelope): boolean {
-  return env.tx.kind === 'beacon.commit' || env.tx.kind === 'beacon.reveal';
 }

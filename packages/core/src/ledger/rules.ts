@@ -7,7 +7,14 @@
 import { equalBytes, toHex } from '../bytes.js';
 import type { CryptoBackend, HashSuite, SigAlg } from '../crypto/types.js';
 import { beaconVerify } from '../qrng/beacon.js';
-import { epochLength, epochOf, FIRST_BEACON_EPOCH, seedFixedAt } from './beacon.js';
+import {
+  type BeaconTx,
+  epochLength,
+  epochOf,
+  FIRST_BEACON_EPOCH,
+  isBeaconTx,
+  seedFixedAt,
+} from './beacon.js';
 import { LEDGER_ERRORS as E, ledgerError } from './errors.js';
 import { STATE_KEYS as K } from './keys.js';
 import {
@@ -142,8 +149,8 @@ export function applyTx(d: StateDraft, env: TxEnvelope, ctx: TxContext): void {
     return;
   }
 
-  if (tx.kind === 'beacon.commit' || tx.kind === 'beacon.reveal') {
-    applyBeacon(d, env, ctx);
+  if (isBeaconTx(tx)) {
+    applyBeacon(d, tx, env, ctx);
     return;
   }
 
@@ -324,9 +331,7 @@ function rotate(
  * beacon.commit and beacon.reveal (ledger/beacon.ts): sent by a validator, signed with its
  * genesis key, seq 0 (the (epoch, validator) record is what stops a replay).
  */
-function applyBeacon(d: StateDraft, env: TxEnvelope, ctx: TxContext): void {
-  const { tx } = env;
-  if (tx.kind !== 'beacon.commit' && tx.kind !== 'beacon.reveal') return;
+function applyBeacon(d: StateDraft, tx: BeaconTx, env: TxEnvelope, ctx: TxContext): void {
   const val = asRecord<ValidatorRecord>(d.get(K.validator(tx.from)));
   if (!val) throw ledgerError(E.TX_UNKNOWN_SENDER, `no validator named ${tx.from}`, { from: tx.from });
   if (tx.alg !== val.sigAlg)
