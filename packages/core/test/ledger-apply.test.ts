@@ -14,7 +14,6 @@ import {
   keyPopMessage,
   LedgerState,
   merkleRoot,
-  QledgerError,
   STATE_KEYS,
   signTx,
   type TxEnvelope,
@@ -25,6 +24,7 @@ import {
   data,
   genesis,
   hashes,
+  mustFail,
   next,
   opts,
   party,
@@ -37,18 +37,6 @@ import {
 const alice = party('alice', 1);
 const bob = party('bob', 2);
 const carol = party('carol', 3);
-
-function mustFail(fn: () => unknown, code: string, field?: string) {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof QledgerError, `expected QledgerError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (field) assert.equal(e.details?.field, field, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 function world() {
   const g = genesis();

@@ -16,7 +16,6 @@ import {
   equalBytes,
   type LedgerState,
   Mempool,
-  QledgerError,
   STATE_KEYS,
   type TxEnvelope,
 } from '../src/index.js';
@@ -26,6 +25,7 @@ import {
   data,
   genesis,
   hashes,
+  mustFail,
   next,
   opts,
   type Party,
@@ -47,18 +47,6 @@ function commit(v: Party, epoch: number, i = VALIDATORS.indexOf(v)): TxEnvelope 
 
 function reveal(v: Party, epoch: number, i = VALIDATORS.indexOf(v)): TxEnvelope {
   return tx(v, 'beacon.reveal', 0, { epoch, value: valueFor(epoch, i), salt: saltFor(epoch, i) });
-}
-
-function mustFail(fn: () => unknown, code: string, field?: string): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof QledgerError, `expected QledgerError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (field) assert.equal(e.details?.field, field, e.message);
-    return;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 /** Appends blocks (one per entry of `plan`, each with its transactions) and returns every block. */

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import {
   type Block,
   buildBlock,
+  DEFAULT_PARAMS,
   equalBytes,
   genesisBlock,
   hasCode,
@@ -23,13 +24,6 @@ import { FACTORIES } from './helpers/stores.js';
 const alice = party('alice', 1);
 const bob = party('bob', 2);
 const genesisText = JSON.stringify(genesisJson());
-const params = {
-  maxTxBytes: 65_536,
-  maxDataBytes: 16_384,
-  maxBlockTxs: 10_000,
-  maxBlockBytes: 32 << 20,
-  epochLength: 64,
-};
 const H = hashes.sha3_256(new TextEncoder().encode('dataset'));
 
 async function appendNext(
@@ -154,7 +148,7 @@ for (const f of FACTORIES) {
         const byH = await store.blockByHeight(2);
         const byHash = await store.blockByHash(byH!.hash);
         assert.deepEqual(byH, byHash);
-        const decoded = toBlock(byH!, params, hashes);
+        const decoded = toBlock(byH!, DEFAULT_PARAMS, hashes);
         assert.ok(equalBytes(decoded.header.stateRoot, blocks[1]!.header.stateRoot));
         assert.deepEqual(
           decoded.txs.map((t) => toHex(t.id)),
@@ -206,7 +200,8 @@ for (const f of FACTORIES) {
           assert.equal(loaded.height, 3);
           assert.deepEqual(loaded.entries(), state.entries());
           let n = 0;
-          for await (const blk of storedChain(again, params, hashes)) assert.equal(blk.header.height, n++);
+          for await (const blk of storedChain(again, DEFAULT_PARAMS, hashes))
+            assert.equal(blk.header.height, n++);
           assert.equal(n, 4);
         } finally {
           await again.close();

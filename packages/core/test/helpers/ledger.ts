@@ -1,4 +1,5 @@
 /** A small ledger world for tests: validators, identities with keys, and transaction builders. */
+import assert from 'node:assert/strict';
 import {
   type Block,
   buildBlock,
@@ -9,6 +10,7 @@ import {
   nobleBackend,
   nobleHashes,
   parseGenesis,
+  QledgerError,
   STATE_KEYS,
   signTx,
   type TxBodies,
@@ -111,4 +113,17 @@ export function next(state: LedgerState, txs: TxEnvelope[], proposer = 'v1', dt 
 
 export function trustOf(state: LedgerState, name: string): number | undefined {
   return state.get(STATE_KEYS.trust(name)) as number | undefined;
+}
+
+/** Runs `fn` and checks it throws a QledgerError with `code` (and `details.field`); returns it. */
+export function mustFail(fn: () => unknown, code: string, field?: string): QledgerError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof QledgerError, `expected QledgerError, got ${e}`);
+    assert.equal(e.code, code, e.message);
+    if (field) assert.equal(e.details?.field, field, e.message);
+    return e;
+  }
+  assert.fail(`expected ${code}`);
 }
