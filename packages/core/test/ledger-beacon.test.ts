@@ -70,6 +70,21 @@ function referenceSeed(epoch: number, contributors: number[]): Uint8Array {
 
 const empty = (k: number): TxEnvelope[][] => Array.from({ length: k }, () => []);
 
+test('genesis: epochLength defaults to 64, is checked, and the state holds the validator set', () => {
+  assert.equal(genesis().config.params.epochLength, 64);
+  assert.equal(genesis({ params: { epochLength: L } }).config.params.epochLength, L);
+  for (const bad of [3, 1.5, '16'])
+    mustFail(
+      () => genesis({ params: { epochLength: bad } }),
+      'GENESIS_INVALID',
+      'genesis.params.epochLength',
+    );
+  assert.deepEqual(
+    genesis().state.get(STATE_KEYS.validatorSet),
+    VALIDATORS.map((v) => v.name),
+  );
+});
+
 test('epochs and the reveal threshold', () => {
   assert.deepEqual(
     [0, 1, 4, 5, 8, 9].map((h) => epochOf(h, 4)),

@@ -67,6 +67,7 @@ test('qledger devnet: bad flags exit 2 with one line saying why', () => {
   fails(run('devnet', '--profile', 'nope'), 2, /--profile must be one of/);
   fails(run('devnet', '--km', '500'), 2, /--km must be a number in \[0, 400\]/);
   fails(run('devnet', '--port', 'x'), 2, /--port must be an integer/);
+  fails(run('devnet', '--epoch-length', '3'), 2, /--epoch-length must be an integer in \[4, 1000000\]/);
   fails(run('devnet', 'extra'), 2, /unexpected argument/);
 });
 
