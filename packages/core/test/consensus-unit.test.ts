@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { sha3_256 } from '@noble/hashes/sha3.js';
 import {
   type ConsensusAction,
+  type ConsensusEvent,
   faultTolerance,
   initialState,
   proposerFromOrder,
@@ -175,4 +176,49 @@ test('a re-sent copy of a vote is not verified again, and a copy with other sign
   const forged = step(s, { type: 'message', from: 1, msg: { ...msg, sig: new Uint8Array(32) } });
   assert.equal(verifies, 2);
   assert.ok(forged.actions.some((a) => a.type === 'fault' && a.fault === 'bad-signature'));
+});
+
+test('a late vote for the decided block is answered with the decision only when re-sent; any other late message at once', () => {
+  const block = utf8('decided');
+  const digest = simCrypto(0, secrets).digest(block);
+  const sig = (v: number, type: 'prevote' | 'precommit' = 'precommit', round = 0, d = digest) =>
+    simCrypto(v, secrets).sign(votePayload(type, 'unit', 0, round, d));
+  const cert = { height: 0, round: 0, digest, sigs: [1, 2, 3].map((v) => ({ voter: v, sig: sig(v) })) };
+  const started = step(initialState(params(0), 0), { type: 'start' }).state;
+  const decided = step(started, {
+    type: 'message',
+    from: 1,
+    msg: { type: 'decision', height: 0, block, cert },
+  });
+  assert.ok(decided.actions.some((a) => a.type === 'commit' && a.height === 0));
+  let s = decided.state;
+  assert.equal(s.height, 1);
+  const answers = (from: number, msg: ConsensusEvent) => {
+    const r = step(s, msg);
+    s = r.state;
+    return r.actions.filter((a) => a.type === 'sendDecision' && a.to === from && a.height === 0).length;
+  };
+  const late = (from: number, type: 'prevote' | 'precommit', round: number, d: string | null) => ({
+    type: 'message' as const,
+    from,
+    msg:
+      d === null
+        ? { type, height: 0, round, digest: null }
+        : { type, height: 0, round, digest: d, sig: sig(from, type, round, d) },
+  });
+  // Validator 3 is slow: its prevote and precommit for the decided block pass unanswered…
+  assert.equal(answers(3, late(3, 'prevote', 0, digest)), 0);
+  assert.equal(answers(3, late(3, 'precommit', 0, digest)), 0);
+  // …until it sends the same precommit again (a tick's re-send: it is stuck).
+  assert.equal(answers(3, late(3, 'precommit', 0, digest)), 1);
+  // Anything else late is answered at once: a nil vote, a vote of a later round, another block.
+  assert.equal(answers(2, late(2, 'prevote', 0, null)), 1);
+  assert.equal(answers(2, late(2, 'precommit', 1, digest)), 1);
+  assert.equal(answers(2, late(2, 'prevote', 0, 'cc'.repeat(32))), 1);
+  // The rule is per sender: validator 2's first vote for the block still passes once.
+  assert.equal(answers(2, late(2, 'precommit', 0, digest)), 0);
+  // A restarted validator has no record of its last decision and answers every late message.
+  const restarted = step(initialState(params(0), 1), { type: 'start' }).state;
+  s = restarted;
+  assert.equal(answers(1, late(1, 'precommit', 0, digest)), 1);
 });

@@ -18,7 +18,8 @@
  *   built and validated by the runtime on request, and messages arrive already authenticated
  *   by their link's Toeplitz MAC (`from` is the verified sender).
  * - Liveness under lossy links: a `tick` re-sends this validator's own messages of its round;
- *   a validator that hears from one at a lower height answers with the decision it missed.
+ *   a validator that hears from one at a lower height answers with the decision it missed
+ *   (a first late vote for the decided block excepted: its sender is slow, not stuck).
  */
 
 import { concatBytes, equalBytes, fromHex } from '../bytes.js';
@@ -182,6 +183,16 @@ export interface ConsensusState {
   readonly started: boolean;
   /** Messages for the next height, which often arrive just before our own decision. */
   readonly next: readonly { readonly from: number; readonly msg: ConsensusMsg }[];
+  /** The height this validator decided last, to tell a slow peer's late vote from a stuck
+   * peer's re-sent one: `heard` holds the late votes let pass once (`from:type:round`). */
+  readonly last: LastDecision | null;
+}
+
+export interface LastDecision {
+  readonly height: number;
+  readonly round: number;
+  readonly digest: string;
+  readonly heard: ReadonlySet<string>;
 }
 
 export interface StepResult {
@@ -206,6 +217,7 @@ export function initialState(params: ConsensusParams, height: number, snapshot?:
     awaitingBlock: null,
     started: false,
     next: [],
+    last: null,
   };
   if (snapshot && snapshot.height === height) {
     s.round = snapshot.round;
@@ -456,7 +468,25 @@ function onMessage(s: Mutable, from: number, msg: ConsensusMsg, out: ConsensusAc
     return;
   }
   if (msg.height < s.height) {
-    // The sender is behind: it missed our decision at its height.
+    // The sender is behind. If its vote is for the block we decided, in the deciding round,
+    // it is only slow: the precommits that decided the block were sent to it as to us, and
+    // answering would send a whole block it is about to commit anyway (up to five a height
+    // on a loaded devnet). The same vote again is a tick's re-send, so the sender is stuck
+    // (its precommits were lost): then, as for any other late message, send the decision.
+    const l = s.last;
+    if (
+      l &&
+      msg.height === l.height &&
+      (msg.type === 'prevote' || msg.type === 'precommit') &&
+      msg.round === l.round &&
+      msg.digest === l.digest
+    ) {
+      const key = `${from}:${msg.type}:${msg.round}`;
+      if (!l.heard.has(key)) {
+        s.last = { ...l, heard: new Set(l.heard).add(key) };
+        return;
+      }
+    }
     out.push({ type: 'sendDecision', to: from, height: msg.height });
     return;
   }
@@ -650,6 +680,7 @@ function advance(s: Mutable, out: ConsensusAction[]): void {
 
 function decide(s: Mutable, block: Uint8Array, cert: CommitCert, out: ConsensusAction[]): void {
   out.push({ type: 'commit', height: s.height, block, cert });
+  s.last = { height: s.height, round: cert.round, digest: cert.digest, heard: new Set() };
   s.height += 1;
   s.round = 0;
   s.step = 'propose';
