@@ -74,7 +74,12 @@ for (const f of FACTORIES) {
         const state = await initStore(store, genesisText, opts);
         const b = buildBlock(state, [register(alice)], { time: state.lastTime + 1, proposer: 'v1' }, opts);
         const cert = new Uint8Array([1, 2, 3, 250]);
-        await store.append({ block: b.block, hash: b.hash, changes: b.changes, state: b.state, cert });
+        // Appended as a validator appends a decided block: not waiting for the disk.
+        await store.append(
+          { block: b.block, hash: b.hash, changes: b.changes, state: b.state, cert },
+          { durable: false },
+        );
+        assert.equal((await store.head())?.height, 1, 'readable at once');
         assert.equal(await store.consensus(), null);
         await store.saveConsensus(new Uint8Array([9]));
         await store.saveConsensus(new Uint8Array([7, 7]));

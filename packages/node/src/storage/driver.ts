@@ -6,6 +6,11 @@
 export type SqlValue = string | number | boolean | Uint8Array | null;
 export type Row = Record<string, unknown>;
 
+export interface TransactionOptions {
+  readonly readOnly?: boolean;
+  readonly durable?: boolean;
+}
+
 export interface SqlDriver {
   readonly dialect: 'sqlite' | 'postgres';
   query<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
@@ -14,8 +19,11 @@ export interface SqlDriver {
   /**
    * Runs `fn` in one transaction: all of it commits, or none of it. `readOnly`: a snapshot
    * read that takes no write lock (every statement sees the same committed state).
+   * `durable: false`: the commit does not wait for the disk. A process crash loses nothing; a
+   * power loss may lose this transaction, never half of it, and never once a later durable
+   * commit has returned (the journal is flushed in order, so that one carries this one too).
    */
-  transaction<T>(fn: (tx: SqlDriver) => Promise<T>, opts?: { readOnly?: boolean }): Promise<T>;
+  transaction<T>(fn: (tx: SqlDriver) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /**
    * Inserts rows (each an array in `columns` order) as fast as the database allows; with
    * `upsertKey`, a row whose key exists replaces it. `pgTypes` (PostgreSQL column types)

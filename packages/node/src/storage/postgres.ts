@@ -3,7 +3,7 @@
  * BIGINT columns come back as numbers (heights and times stay far below 2⁵³).
  */
 import pg from 'pg';
-import { type Row, type SqlDriver, type SqlValue, upsertSql } from './driver.js';
+import { type Row, type SqlDriver, type SqlValue, type TransactionOptions, upsertSql } from './driver.js';
 
 export interface PostgresOptions {
   readonly url: string;
@@ -95,11 +95,14 @@ export class PostgresDriver extends PgSession {
 
   override async transaction<T>(
     fn: (tx: SqlDriver) => Promise<T>,
-    opts: { readOnly?: boolean } = {},
+    opts: TransactionOptions = {},
   ): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query(opts.readOnly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
+      // An asynchronous commit: WAL is flushed in order, so a later synchronous commit (or the
+      // WAL writer, within a second) makes this one durable as well.
+      if (opts.durable === false && !opts.readOnly) await client.query('SET LOCAL synchronous_commit = off');
       const out = await fn(new PgSession(client, true));
       await client.query('COMMIT');
       return out;

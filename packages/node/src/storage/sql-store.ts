@@ -128,7 +128,7 @@ export class SqlChainStore implements ChainStore {
     return r ? { height: Number(r.height), hash: bytesOf(r.hash), time: Number(r.time) } : null;
   }
 
-  async append(commit: BlockCommit): Promise<void> {
+  async append(commit: BlockCommit, opts: { durable?: boolean } = {}): Promise<void> {
     const h = commit.block.header;
     try {
       await this.db.transaction(async (tx) => {
@@ -143,7 +143,7 @@ export class SqlChainStore implements ChainStore {
           );
         const count = await this.meta('tx_count', tx);
         await this.write(tx, commit, (count ? Number(dec.decode(count)) : 0) + commit.block.txs.length);
-      });
+      }, opts);
     } catch (e) {
       if (isBlockRace(e))
         throw new QledgerError(

@@ -3,7 +3,7 @@
  * committed block survives power loss as well as a killed process.
  */
 import Database from 'better-sqlite3';
-import { type Row, type SqlDriver, type SqlValue, upsertSql } from './driver.js';
+import { type Row, type SqlDriver, type SqlValue, type TransactionOptions, upsertSql } from './driver.js';
 
 export interface SqliteOptions {
   /** `FULL` (default) fsyncs every commit; `NORMAL` survives a process crash but may lose the last blocks on power loss. */
@@ -30,6 +30,7 @@ export class SqliteDriver implements SqlDriver {
   private readonly db: Database.Database;
   private readonly cache = new Map<string, Database.Statement>();
   private lock: Promise<void> = Promise.resolve();
+  private readonly synchronous: 'FULL' | 'NORMAL';
 
   constructor(file: string, opts: SqliteOptions = {}) {
     this.db = new Database(file);
@@ -39,7 +40,8 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma('page_size = 16384');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('wal_autocheckpoint = 4096');
-    this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+    this.synchronous = opts.synchronous ?? 'FULL';
+    this.db.pragma(`synchronous = ${this.synchronous}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
   }
@@ -65,9 +67,13 @@ export class SqliteDriver implements SqlDriver {
     this.db.exec(sql);
   }
 
-  async transaction<T>(fn: (tx: SqlDriver) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
+  async transaction<T>(fn: (tx: SqlDriver) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     // One connection: transactions queue behind each other instead of nesting.
     const run = this.lock.then(async () => {
+      // In WAL mode NORMAL skips the commit's fsync; the next FULL commit syncs the log,
+      // this transaction's frames with it. (The pragma cannot change inside a transaction.)
+      const relaxed = opts.durable === false && this.synchronous === 'FULL' && !opts.readOnly;
+      if (relaxed) this.db.pragma('synchronous = NORMAL');
       // IMMEDIATE takes the write lock up front (no deadlock between two upgrading readers);
       // a read-only snapshot begins DEFERRED and never blocks the writer (WAL).
       this.db.exec(opts.readOnly ? 'BEGIN DEFERRED' : 'BEGIN IMMEDIATE');
@@ -78,6 +84,8 @@ export class SqliteDriver implements SqlDriver {
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw e;
+      } finally {
+        if (relaxed) this.db.pragma('synchronous = FULL');
       }
     });
     this.lock = run.then(

@@ -78,8 +78,13 @@ export interface ChainStore {
   /** The genesis config text, or null for an empty store. */
   genesisText(): Promise<string | null>;
   head(): Promise<ChainHead | null>;
-  /** Appends the next block atomically; STORE_CONFLICT when it does not extend the head. */
-  append(commit: BlockCommit): Promise<void>;
+  /**
+   * Appends the next block atomically; STORE_CONFLICT when it does not extend the head.
+   * `durable: false` does not wait for the disk: a power loss (never a process crash) may
+   * take the block back off, whole, until the store's next durable write returns. A validator
+   * appends decided blocks so, since peers hold them and its next vote is a durable write.
+   */
+  append(commit: BlockCommit, opts?: { durable?: boolean }): Promise<void>;
   blockByHeight(height: number): Promise<StoredBlock | null>;
   blockByHash(hash: Uint8Array): Promise<StoredBlock | null>;
   /** Blocks from `from` to `to` inclusive, in order, read in pages. */
