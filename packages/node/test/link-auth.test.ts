@@ -84,6 +84,9 @@ describe('link authentication over real KMEs', () => {
   test('tags verify; tampering, replays and the old session are refused; key_IDs are recorded once', async () => {
     const { a, b, used, broken, close } = pair(pki, net);
     try {
+      // No key fetched yet: trySeal cannot seal now and says so (seal waits for the key).
+      assert.equal(a.trySeal(utf8('too early')), undefined);
+      assert.equal(a.status().tagsSent, 0);
       const msgs = Array.from({ length: 40 }, (_, i) => utf8(`consensus message ${i}`));
       const envs: Uint8Array[] = [];
       for (const m of msgs) envs.push((await a.seal(m))!);
@@ -118,6 +121,10 @@ describe('link authentication over real KMEs', () => {
       assert.equal(await b.open(old), null);
       const fresh = (await a.seal(utf8('after reconnect')))!;
       assert.deepEqual(await b.open(fresh), utf8('after reconnect'));
+      // With key in the buffer trySeal seals at once, as seal would.
+      const now = a.trySeal(utf8('at once'));
+      assert.ok(now instanceof Uint8Array);
+      assert.deepEqual(await b.open(now), utf8('at once'));
       assert.deepEqual(broken, []);
     } finally {
       close();
@@ -156,6 +163,9 @@ describe('link authentication without QKD', () => {
       assert.equal(open.a.status().state, 'fallback');
       const env = (await open.a.seal(utf8('pq')))!;
       assert.deepEqual(await open.b.open(env), utf8('pq'));
+      const now = open.a.trySeal(utf8('pq now'));
+      assert.ok(now instanceof Uint8Array);
+      assert.deepEqual(await open.b.open(now), utf8('pq now'));
       assert.equal(await open.b.open(env), null, 'replayed fallback tag');
     } finally {
       open.a.close();
@@ -174,6 +184,8 @@ describe('link authentication without QKD', () => {
       assert.equal(halted.a.status().state, 'halted');
       assert.equal(await halted.a.seal(utf8('x')), null);
       assert.equal(halted.a.status().dropped, 1);
+      assert.equal(halted.a.trySeal(utf8('y')), null, 'dropped, not waiting');
+      assert.equal(halted.a.status().dropped, 2);
     } finally {
       halted.a.close();
       halted.b.close();

@@ -237,18 +237,28 @@ export class LinkAuth {
   // ---- sending ------------------------------------------------------------------------------
 
   /** The tagged envelope for `msg`, or null when no key came within giveUpMs (dropped). */
+  /**
+   * Seals `msg` now if the link can: the envelope, null when the message is dropped (closed,
+   * or halted under requireQkd), undefined when it must wait for key (then use `seal`).
+   */
+  trySeal(msg: Uint8Array): Uint8Array | null | undefined {
+    if (this.#closed) return null;
+    const need = TAG_BYTES + (this.#out.qkdMac ? 0 : MAC_KEY_BYTES);
+    if (this.#state === 'qkd' && this.#out.qkd.remaining >= need) return this.#tagQkd(msg);
+    if (this.#state === 'fallback' && this.#out.pq) return this.#tagPq(msg);
+    if (this.#state === 'halted') {
+      // requireQkd and no usable QKD key: nothing goes out until the link recovers.
+      this.#c.dropped++;
+      return null;
+    }
+    return undefined;
+  }
+
   async seal(msg: Uint8Array): Promise<Uint8Array | null> {
     const start = performance.now();
-    const need = () => TAG_BYTES + (this.#out.qkdMac ? 0 : MAC_KEY_BYTES);
     for (;;) {
-      if (this.#closed) return null;
-      if (this.#state === 'qkd' && this.#out.qkd.remaining >= need()) return this.#tagQkd(msg);
-      if (this.#state === 'fallback' && this.#out.pq) return this.#tagPq(msg);
-      if (this.#state === 'halted') {
-        // requireQkd and no usable QKD key: nothing goes out until the link recovers.
-        this.#c.dropped++;
-        return null;
-      }
+      const env = this.trySeal(msg);
+      if (env !== undefined) return env;
       if (this.#state === 'qkd') void this.#refill();
       const waited = performance.now() - start;
       if (waited >= this.o.giveUpMs) {

@@ -81,6 +81,8 @@ class Peer {
   badFrames = 0;
   backoff = 100;
   sendChain: Promise<void> = Promise.resolve();
+  /** Consensus messages in `sendChain` not yet written (later ones queue behind them). */
+  queuedSends = 0;
   recvChain: Promise<void> = Promise.resolve();
   kem: { secretKey: Uint8Array; publicKey: Uint8Array; nonce: Uint8Array } | null = null;
   timer: NodeJS.Timeout | undefined;
@@ -143,11 +145,25 @@ export class PeerNetwork {
     if (!p?.ready) return;
     const link = this.#o.links.get(to)!;
     const socket = p.socket;
-    p.sendChain = p.sendChain.then(async () => {
-      if (p.socket !== socket || !p.ready) return;
-      const env = await link.seal(msg);
-      if (env && p.socket === socket && p.ready) socket!.write(frame(FRAME.CONSENSUS, env));
-    });
+    // With key at hand and nothing queued before it, the message leaves now, not in a
+    // microtask: the runtime's next action may be a synchronous fsync that would hold it.
+    if (p.queuedSends === 0) {
+      const env = link.trySeal(msg);
+      if (env !== undefined) {
+        if (env) socket!.write(frame(FRAME.CONSENSUS, env));
+        return;
+      }
+    }
+    p.queuedSends++;
+    p.sendChain = p.sendChain
+      .then(async () => {
+        if (p.socket !== socket || !p.ready) return;
+        const env = await link.seal(msg);
+        if (env && p.socket === socket && p.ready) socket!.write(frame(FRAME.CONSENSUS, env));
+      })
+      .finally(() => {
+        p.queuedSends--;
+      });
   }
 
   /** Send an unauthenticated frame (gossip, sync); gossip is dropped under backpressure. */
