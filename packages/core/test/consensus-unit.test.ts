@@ -5,6 +5,7 @@ import { sha3_256 } from '@noble/hashes/sha3.js';
 import {
   type ConsensusAction,
   type ConsensusEvent,
+  coalescePersists,
   faultTolerance,
   initialState,
   proposerFromOrder,
@@ -221,4 +222,41 @@ test('a late vote for the decided block is answered with the decision only when 
   const restarted = step(initialState(params(0), 1), { type: 'start' }).state;
   s = restarted;
   assert.equal(answers(1, late(1, 'precommit', 0, digest)), 1);
+});
+
+test('coalescePersists keeps the last snapshot of a step, and no message leaves before a snapshot as new as the one it followed', () => {
+  // The proposer's step persists its proposal, then its own prevote: one sync is enough.
+  const s = step(initialState(params(0), 0), { type: 'start' }).state;
+  const raw = step(s, { type: 'block', height: 0, round: 0, block: utf8('b0') }).actions;
+  assert.equal(raw.filter((a) => a.type === 'persist').length, 2);
+  const merged = coalescePersists(raw);
+  const kinds = merged.map((a) => (a.type === 'broadcast' ? a.msg.type : a.type));
+  assert.equal(merged.filter((a) => a.type === 'persist').length, 1);
+  assert.ok(kinds.indexOf('persist') < kinds.indexOf('proposal'), kinds.join());
+  assert.ok(kinds.indexOf('proposal') < kinds.indexOf('prevote'), kinds.join());
+  // The kept snapshot is the last one (it holds the prevote as well as the proposal).
+  const lastRaw = raw.filter((a) => a.type === 'persist').at(-1);
+  assert.equal(
+    merged.find((a) => a.type === 'persist'),
+    lastRaw,
+  );
+  // Every other action is kept, in order.
+  const others = (xs: readonly ConsensusAction[]) =>
+    xs.filter((a) => a.type !== 'persist' && a.type !== 'broadcast' && a.type !== 'send');
+  assert.deepEqual(others(merged), others(raw));
+
+  // By hand: a send before the first persist leaves at once; those between wait for the last.
+  const snap = (round: number) => ({ type: 'persist' as const, snapshot: { ...s, round } as never });
+  const send = (to: number) => ({
+    type: 'send' as const,
+    to,
+    msg: { type: 'prevote' as const, height: 0, round: 0, digest: null },
+  });
+  const sched = { type: 'schedule' as const, step: 'prevote' as const, height: 0, round: 0, ms: 5 };
+  const list: ConsensusAction[] = [send(1), snap(1), send(2), sched, snap(2), send(3)];
+  const out = coalescePersists(list);
+  assert.deepEqual(out, [list[0], list[3], list[4], list[2], list[5]]);
+  // One persist or none: unchanged.
+  assert.deepEqual(coalescePersists([send(1), snap(1), send(2)]), [send(1), snap(1), send(2)]);
+  assert.deepEqual(coalescePersists([send(1), sched]), [send(1), sched]);
 });

@@ -266,6 +266,30 @@ function roundOf(s: Mutable, round: number): RoundVotes {
   return r;
 }
 
+/**
+ * One sync for a step's snapshots: when a step persists more than once (a proposer persists
+ * its proposal, then its own prevote), only the last persist is kept, and the messages
+ * between the first and the last move to just after it. Every message still leaves after a
+ * snapshot at least as new as the one it followed (a step's state only grows), so a restart
+ * never forgets a message that was sent; messages only leave later, in the same order.
+ */
+export function coalescePersists(actions: readonly ConsensusAction[]): ConsensusAction[] {
+  const first = actions.findIndex((a) => a.type === 'persist');
+  let last = -1;
+  for (let i = actions.length - 1; i > first && last < 0; i--) if (actions[i]!.type === 'persist') last = i;
+  if (first < 0 || last < 0) return [...actions];
+  const out: ConsensusAction[] = [];
+  const held: ConsensusAction[] = [];
+  actions.forEach((a, i) => {
+    if (i < first || i > last) out.push(a);
+    else if (a.type === 'persist') {
+      if (i === last) out.push(a, ...held);
+    } else if (a.type === 'broadcast' || a.type === 'send') held.push(a);
+    else out.push(a);
+  });
+  return out;
+}
+
 export function step(state: ConsensusState, event: ConsensusEvent): StepResult {
   const s = clone(state);
   const out: ConsensusAction[] = [];

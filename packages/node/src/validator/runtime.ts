@@ -2,7 +2,8 @@
  * The validator runtime: drives the pure consensus state machine (core/consensus) with
  * clocks, sockets, the mempool and the store. Every event goes through one queue, and the
  * actions of a step are carried out in order: a `persist` is on disk before any message
- * after it leaves, a `commit` is stored before the next height is acted on.
+ * after it leaves (a step's persists coalesced into its last one), a `commit` is stored
+ * before the next height is acted on.
  *
  * - Blocks: the proposer waits for at least one verified transaction, then `batchMs` more,
  *   then takes up to `maxBlockTxs`. It also waits (up to a second) while a link's QKD key
@@ -32,6 +33,7 @@ import {
   type ConsensusParams,
   type ConsensusState,
   type CryptoBackend,
+  coalescePersists,
   decode,
   decodeCert,
   decodeConsensusMsg,
@@ -169,6 +171,8 @@ export class Validator {
     synced: 0,
     proposed: 0,
     persistsSkipped: 0,
+    /** Snapshots not written because a later one of the same step carried them. */
+    persistsMerged: 0,
     /** Consensus snapshots written, and their bytes (the block in them dominates). */
     persists: 0,
     persistBytes: 0,
@@ -486,7 +490,9 @@ export class Validator {
     const r = this.#timed('step', () => step(this.#cs, e));
     this.#cs = r.state;
     const t = performance.now();
-    for (const a of r.actions) await this.#act(a);
+    const actions = coalescePersists(r.actions);
+    this.stats.persistsMerged += r.actions.length - actions.length;
+    for (const a of actions) await this.#act(a);
     this.#spent('actions', t);
   }
 
