@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { LEDGER_ERRORS, nobleBackend, nobleHashes, toHex } from '@qledger/core';
+import { encode, LEDGER_ERRORS, nobleBackend, nobleHashes, toHex } from '@qledger/core';
 import { API_ERRORS, ApiError, QledgerClient, ROUTES } from '@qledger/core/api';
 import { pino } from 'pino';
 import { buildValidatorApi } from '../src/validator/api.js';
@@ -36,8 +36,10 @@ describe('validator REST API', { timeout: 120_000 }, () => {
     fetch(`${base}/v1/transactions`, {
       method: 'POST',
       headers: { 'content-type': type },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
+      body:
+        typeof body === 'string' || body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body),
     });
+  const postCbor = (bytes: Uint8Array) => post(bytes, 'application/cbor');
 
   const expectError = async (r: Response, status: number, code: string, field?: string) => {
     const b = (await r.json()) as { code: string; message: string; details?: { field?: string } };
@@ -105,6 +107,25 @@ describe('validator REST API', { timeout: 120_000 }, () => {
     assert.equal(batch[1]!.code, 'IDENTITY_NAME_TAKEN');
     assert.equal(batch[2]!.code, 'TX_MALFORMED');
     await committed(toHex(good.id));
+    // The same kind of batch as application/cbor (bytes, no hex or JSON): the same answers.
+    const g2 = dataTx('devnet', alice, new Uint8Array(5), crypto, hashes);
+    const g3 = dataTx('devnet', alice, new Uint8Array(6), crypto, hashes);
+    const bin = await client.submitTxsBinary([
+      g2.bytes,
+      reg.env.bytes,
+      new Uint8Array([0xab, 0xcd]),
+      g3.bytes,
+    ]);
+    assert.deepEqual(
+      bin.map((r) => [r.id, r.status, r.code]),
+      [
+        [toHex(g2.id), 'pending', undefined],
+        [undefined, 'rejected', 'IDENTITY_NAME_TAKEN'],
+        [undefined, 'rejected', 'TX_MALFORMED'],
+        [toHex(g3.id), 'pending', undefined],
+      ],
+    );
+    assert.equal((await committed(toHex(g3.id))).status, 'committed');
     assert.equal((await client.call('ready')).ready, true);
   });
 
@@ -260,6 +281,19 @@ describe('validator REST API', { timeout: 120_000 }, () => {
     await expectError(await post('tx=ab', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
     await expectError(await post({ tx: 'ab'.repeat(5_000_000) }), 413, 'BODY_TOO_LARGE');
     await expectError(await post({ tx: 'abcd' }), 400, 'TX_MALFORMED');
+    // application/cbor: an array of 1–1000 byte strings, canonical CBOR, or REQUEST_INVALID on txs.
+    await expectError(await postCbor(new Uint8Array([0xff, 0x00])), 400, 'REQUEST_INVALID', 'txs');
+    await expectError(await postCbor(new Uint8Array()), 400, 'REQUEST_INVALID', 'txs');
+    await expectError(await postCbor(encode([])), 400, 'REQUEST_INVALID', 'txs');
+    await expectError(await postCbor(encode({ txs: [] })), 400, 'REQUEST_INVALID', 'txs');
+    await expectError(await postCbor(encode([new Uint8Array(2), 7])), 400, 'REQUEST_INVALID', 'txs');
+    await expectError(
+      await postCbor(encode(Array.from({ length: 1001 }, () => new Uint8Array(1)))),
+      400,
+      'REQUEST_INVALID',
+      'txs',
+    );
+    await expectError(await postCbor(new Uint8Array(9 * 1024 * 1024)), 413, 'BODY_TOO_LARGE');
     // A wrong signature: decoded fine, refused by the worker pool, never pending.
     const mallory = { name: 'alice', keys: crypto.signer('ml-dsa-44').keygen(), seq: alice.seq };
     const forged = dataTx('devnet', mallory, new Uint8Array(1), crypto, hashes);

@@ -9,7 +9,10 @@ export const API_ERRORS = {
     status: 400,
     text: 'A body, path parameter or query failed validation; `details.field` names it',
   },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, text: 'The body is not application/json' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    text: 'The body is not application/json (nor application/cbor, where the route takes it)',
+  },
   BODY_TOO_LARGE: { status: 413, text: 'The body is larger than the limit (8 MiB)' },
   UNAUTHORIZED: { status: 401, text: 'A devnet control without a valid admin bearer token' },
   NOT_FOUND: { status: 404, text: 'No such route' },

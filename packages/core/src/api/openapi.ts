@@ -68,7 +68,26 @@ export function openApiDocument(version: string): Record<string, unknown> {
         tags: [def.tag],
         parameters: parameters(def),
         ...(def.body
-          ? { requestBody: { required: true, content: { 'application/json': { schema: schema(def.body) } } } }
+          ? {
+              requestBody: {
+                required: true,
+                content: {
+                  'application/json': { schema: schema(def.body) },
+                  ...(def.cbor
+                    ? {
+                        'application/cbor': {
+                          schema: {
+                            type: 'string',
+                            format: 'binary',
+                            description:
+                              'A canonical CBOR array of 1–1000 byte strings, each a signed transaction; answered like {txs}',
+                          },
+                        },
+                      }
+                    : {}),
+                },
+              },
+            }
           : {}),
         responses,
       },

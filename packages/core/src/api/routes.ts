@@ -23,15 +23,25 @@ export interface RouteDef {
   readonly errors: readonly (ApiErrorCode | (string & {}))[];
   /** A text/event-stream, not JSON. */
   readonly stream?: true;
+  /**
+   * Also takes `application/cbor`: one canonical CBOR array of 1–1000 byte strings, each a
+   * signed transaction (no hex, no JSON: what a high-volume client sends).
+   */
+  readonly cbor?: true;
 }
+
+/** Most byte strings one application/cbor body may carry. */
+export const CBOR_BATCH_MAX = 1000;
 
 export const ROUTES = {
   submitTx: {
     method: 'POST',
     path: '/v1/transactions',
-    summary: 'Submit one signed transaction ({tx}) or a batch ({txs}); returns ids and admission status',
+    summary:
+      'Submit one signed transaction ({tx}) or a batch ({txs}), or as application/cbor an array of transactions; returns ids and admission status',
     tag: 'transactions',
     body: S.SubmitBody,
+    cbor: true,
     response: S.SubmitResponse,
     status: 202,
     errors: ['UNSUPPORTED_MEDIA_TYPE', 'BODY_TOO_LARGE', 'MEMPOOL_FULL', 'TX_MALFORMED', 'TX_BAD_SIGNATURE'],

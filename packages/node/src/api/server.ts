@@ -8,8 +8,9 @@
  */
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import { QledgerError } from '@qledger/core';
+import { decode, QledgerError } from '@qledger/core';
 import {
+  CBOR_BATCH_MAX,
   openApiDocument,
   ROUTES,
   type RouteDef,
@@ -34,6 +35,8 @@ export interface Input<K extends RouteName> {
   readonly params: Routes<K, 'params'>;
   readonly query: Routes<K, 'query'>;
   readonly body: Routes<K, 'body'>;
+  /** The transactions of an application/cbor body (routes with `cbor`); `body` is then undefined. */
+  readonly binary?: readonly Uint8Array[];
   readonly req: FastifyRequest;
   readonly reply: FastifyReply;
 }
@@ -88,6 +91,28 @@ function parse(where: string, schema: z.ZodType | undefined, value: unknown): un
   return r.data;
 }
 
+/** An application/cbor body: a canonical CBOR array of 1–CBOR_BATCH_MAX byte strings. */
+function cborTxs(raw: unknown): Uint8Array[] {
+  const bad = (why: string) =>
+    new QledgerError('REQUEST_INVALID', `txs: ${why}`, { field: 'txs', in: 'body' });
+  if (!(raw instanceof Uint8Array)) throw bad('the body is empty');
+  let list: unknown;
+  try {
+    // A plain Uint8Array, not Fastify's Buffer: Buffer#slice returns views, and each
+    // transaction must own its bytes (a view would pin, and share, the whole body).
+    list = decode(new Uint8Array(raw), { maxDepth: 2 });
+  } catch (e) {
+    throw bad(`not canonical CBOR (${(e as Error).message})`);
+  }
+  if (!Array.isArray(list)) throw bad('must be a CBOR array of byte strings');
+  if (list.length < 1 || list.length > CBOR_BATCH_MAX)
+    throw bad(`must hold 1 to ${CBOR_BATCH_MAX} transactions, got ${list.length}`);
+  list.forEach((t, i) => {
+    if (!(t instanceof Uint8Array)) throw bad(`item ${i} is not a byte string`);
+  });
+  return list as Uint8Array[];
+}
+
 export async function buildApi(handlers: Handlers, opts: ApiOptions): Promise<FastifyInstance> {
   const log = opts.log.child({ component: 'api' });
   const app = Fastify({
@@ -120,8 +145,9 @@ export async function buildApi(handlers: Handlers, opts: ApiOptions): Promise<Fa
       ...(details ? { details } : {}),
     });
   });
-  // JSON only: anything else is 415, not a string body.
+  // JSON, and CBOR where a route takes it: anything else is 415, not a string body.
   app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('application/cbor', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
   );
@@ -150,10 +176,14 @@ export async function buildApi(handlers: Handlers, opts: ApiOptions): Promise<Fa
       method: def.method,
       url: def.path,
       handler: async (req, reply) => {
+        const cbor = req.body instanceof Uint8Array;
+        if (cbor && !def.cbor)
+          throw new QledgerError('UNSUPPORTED_MEDIA_TYPE', `${def.method} ${def.path} takes JSON only`);
         const input = {
           params: parse('path', def.params, req.params),
           query: parse('query', def.query, req.query),
-          body: parse('body', def.body, req.body),
+          body: cbor ? undefined : parse('body', def.body, req.body),
+          ...(cbor ? { binary: cborTxs(req.body) } : {}),
           req,
           reply,
         } as Input<RouteName>;

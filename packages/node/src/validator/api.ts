@@ -126,15 +126,17 @@ export async function buildValidatorApi(
   };
 
   const handlers: Handlers = {
-    submitTx: async ({ body, reply }) => {
-      if ('tx' in body) {
+    submitTx: async ({ body, binary, reply }) => {
+      if (body && 'tx' in body) {
         const st = await v.submit(fromHex(body.tx));
         return reply.code(st.status === 'rejected' ? 400 : 202).send(st);
       }
+      // A JSON batch (hex) or an application/cbor one (bytes): the same answer.
+      const txs = binary ?? body!.txs.map(fromHex);
       const results = await Promise.all(
-        body.txs.map(async (hex) => {
+        txs.map(async (bytes) => {
           try {
-            return await v.submit(fromHex(hex));
+            return await v.submit(bytes);
           } catch (e) {
             if (!(e instanceof QledgerError)) throw e;
             return { status: 'rejected' as const, code: e.code, message: e.message };

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
   type CryptoBackend,
+  encode,
   type HashSuite,
   type KeyPair,
   signTx,
@@ -173,11 +174,12 @@ export interface SubmitResult {
 }
 
 /** POST transactions (hex) to a validator's API. */
+/** Submits a batch as application/cbor: the transactions' bytes, no hex or JSON. */
 export async function submitTxs(api: string, txs: readonly Uint8Array[]): Promise<SubmitResult[]> {
   const r = await fetch(`${api}/v1/transactions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ txs: txs.map((t) => Buffer.from(t).toString('hex')) }),
+    headers: { 'content-type': 'application/cbor' },
+    body: new Uint8Array(encode([...txs])),
   });
   const body = (await r.json()) as { results?: SubmitResult[]; code?: string; message?: string };
   if (!body.results) throw new Error(`submit: ${r.status} ${body.code}: ${body.message}`);
