@@ -185,3 +185,40 @@ test('encoding refuses what has no canonical form, naming the path', () => {
   assert.equal(Object.getPrototypeOf(proto), Object.prototype, '"__proto__" stays a plain key');
   assert.equal(Object.getOwnPropertyDescriptor(proto, '__proto__')?.value, 5);
 });
+
+test('text strings: the ASCII fast path agrees with a fatal TextDecoder (the reference) on random bytes', () => {
+  const reference = new TextDecoder('utf-8', { fatal: true });
+  // A text-string head for n bytes, then the bytes: short ones take the fast path, longer
+  // ones (over 64 bytes) and any with a byte ≥ 0x80 go through TextDecoder.
+  const textItem = (bytes: Uint8Array) => {
+    const n = bytes.length;
+    const head = n < 24 ? [0x60 | n] : n < 256 ? [0x78, n] : [0x79, n >> 8, n & 0xff];
+    return Uint8Array.from([...head, ...bytes]);
+  };
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 80 }).map((b) => b.map((x) => x & 0x7f)),
+        fc.uint8Array({ maxLength: 80 }),
+        fc.string({ unit: 'grapheme', maxLength: 40 }).map((s) => new TextEncoder().encode(s)),
+      ),
+      (bytes) => {
+        let want: string | null;
+        try {
+          want = reference.decode(bytes);
+        } catch {
+          want = null;
+        }
+        let got: string | null;
+        try {
+          got = decode(textItem(bytes)) as string;
+        } catch (e) {
+          assert.equal((e as { code?: string }).code, 'CODEC_INVALID_UTF8');
+          got = null;
+        }
+        assert.equal(got, want);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});

@@ -19,12 +19,33 @@ function fail(code: string, msg: string, offset: number): never {
   throw new QledgerError(code, `${msg} at byte ${offset}`, { offset });
 }
 
+/** Longest text string read byte by byte when it is ASCII (shorter than TextDecoder's call). */
+const ASCII_FAST_MAX = 64;
+
+/** `buf[at, at + n)` as a string if every byte is ASCII (then it is valid UTF-8), else null. */
+function asciiString(buf: Uint8Array, at: number, n: number): string | null {
+  let s = '';
+  for (let i = at; i < at + n; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) return null;
+    s += String.fromCharCode(b);
+  }
+  return s;
+}
+
 class Reader {
   pos = 0;
+  #dv: DataView | undefined;
   constructor(
     readonly buf: Uint8Array,
     readonly maxDepth: number,
   ) {}
+
+  /** One view for the whole input, made on first need (most items have one-byte heads). */
+  get dv(): DataView {
+    this.#dv ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.#dv;
+  }
 
   need(n: number): void {
     if (n > this.buf.length - this.pos)
@@ -34,7 +55,6 @@ class Reader {
   /** Reads the argument of a head; enforces the shortest form. */
   arg(info: number, start: number): number | bigint {
     if (info < 24) return info;
-    const dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     let v: number | bigint;
     let min: number | bigint;
     switch (info) {
@@ -46,19 +66,19 @@ class Reader {
         break;
       case 25:
         this.need(2);
-        v = dv.getUint16(this.pos);
+        v = this.dv.getUint16(this.pos);
         this.pos += 2;
         min = 0x100;
         break;
       case 26:
         this.need(4);
-        v = dv.getUint32(this.pos);
+        v = this.dv.getUint32(this.pos);
         this.pos += 4;
         min = 0x10000;
         break;
       case 27: {
         this.need(8);
-        const b = dv.getBigUint64(this.pos);
+        const b = this.dv.getBigUint64(this.pos);
         this.pos += 8;
         if (b < 0x100000000n)
           fail(CODEC_ERRORS.NON_CANONICAL, 'integer argument not in shortest form', start);
@@ -105,12 +125,13 @@ class Reader {
       }
       case 3: {
         const n = this.length(info, start);
-        let s: string;
-        try {
-          s = textDecoder.decode(this.buf.subarray(this.pos, this.pos + n));
-        } catch {
-          return fail(CODEC_ERRORS.INVALID_UTF8, 'text string is not valid UTF-8', start);
-        }
+        let s = n <= ASCII_FAST_MAX ? asciiString(this.buf, this.pos, n) : null;
+        if (s === null)
+          try {
+            s = textDecoder.decode(this.buf.subarray(this.pos, this.pos + n));
+          } catch {
+            return fail(CODEC_ERRORS.INVALID_UTF8, 'text string is not valid UTF-8', start);
+          }
         this.pos += n;
         return s;
       }
@@ -160,13 +181,17 @@ class Reader {
     if (allText) {
       const obj: Record<string, CborValue> = {};
       for (let i = 0; i < n; i++) {
-        // defineProperty: a key named "__proto__" must become data, not a prototype change
-        Object.defineProperty(obj, keys[i] as string, {
-          value: values[i],
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+        const k = keys[i] as string;
+        // A key named "__proto__" must become data, not a prototype change; any other key is
+        // an ordinary own property either way, and assignment is the fast way to make one.
+        if (k === '__proto__')
+          Object.defineProperty(obj, k, {
+            value: values[i],
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        else obj[k] = values[i]!;
       }
       return obj;
     }
