@@ -275,9 +275,8 @@ function roundOf(s: Mutable, round: number): RoundVotes {
  */
 export function coalescePersists(actions: readonly ConsensusAction[]): ConsensusAction[] {
   const first = actions.findIndex((a) => a.type === 'persist');
-  let last = -1;
-  for (let i = actions.length - 1; i > first && last < 0; i--) if (actions[i]!.type === 'persist') last = i;
-  if (first < 0 || last < 0) return [...actions];
+  const last = actions.findLastIndex((a) => a.type === 'persist');
+  if (last === first) return [...actions]; // none, or one
   const out: ConsensusAction[] = [];
   const held: ConsensusAction[] = [];
   actions.forEach((a, i) => {

@@ -173,7 +173,6 @@ export interface SubmitResult {
   readonly code?: string;
 }
 
-/** POST transactions (hex) to a validator's API. */
 /** Submits a batch as application/cbor: the transactions' bytes, no hex or JSON. */
 export async function submitTxs(api: string, txs: readonly Uint8Array[]): Promise<SubmitResult[]> {
   const r = await fetch(`${api}/v1/transactions`, {

@@ -236,7 +236,6 @@ export class LinkAuth {
 
   // ---- sending ------------------------------------------------------------------------------
 
-  /** The tagged envelope for `msg`, or null when no key came within giveUpMs (dropped). */
   /**
    * Seals `msg` now if the link can: the envelope, null when the message is dropped (closed,
    * or halted under requireQkd), undefined when it must wait for key (then use `seal`).
@@ -254,6 +253,7 @@ export class LinkAuth {
     return undefined;
   }
 
+  /** The tagged envelope for `msg`, or null when no key came within giveUpMs (dropped). */
   async seal(msg: Uint8Array): Promise<Uint8Array | null> {
     const start = performance.now();
     for (;;) {
