@@ -9,7 +9,8 @@
  *   link.skr_bps         the link model for each shipped profile at 10, 50 and 100 km
  *
  * The KME network runs as `qledger qkd-net` in a child process, so client and server do not
- * share an event loop.
+ * share an event loop. QLEDGER_BENCH_KME_CONCURRENCY changes the 16 requests in flight;
+ * QLEDGER_NODE_ARGS passes Node.js flags (e.g. --cpu-prof) to the KME process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { emit, summarize } from './format.js';
 
 const RUNS = 5;
 const SECONDS = 2;
-const CONCURRENCY = 16;
+const CONCURRENCY = Number(process.env.QLEDGER_BENCH_KME_CONCURRENCY ?? 16);
 
 function startNet(
   config: string,
@@ -32,7 +33,19 @@ function startNet(
   const main = fileURLToPath(new URL('../../packages/node/src/cli/main.ts', import.meta.url));
   const child = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', main, 'qkd-net', '--config', config, '--data', data],
+    [
+      // QLEDGER_NODE_ARGS: extra Node.js flags for the KME process (e.g. --cpu-prof).
+      ...(process.env.QLEDGER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+      '--conditions=source',
+      '--import',
+      'tsx',
+      main,
+      'qkd-net',
+      '--config',
+      config,
+      '--data',
+      data,
+    ],
     {
       env: { ...process.env, QLEDGER_KME_ADMIN_TOKEN: 'bench-admin-token-0123456789' },
       stdio: ['ignore', 'pipe', 'inherit'],

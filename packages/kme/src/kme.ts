@@ -8,12 +8,12 @@
  *     every hop holds enough key, found with a probe along it).
  *  2. M takes the bytes from its own direction of the first link, records the key_IDs and
  *     commits (the bytes are gone from M's pool before anyone sees them).
- *  3. M sends `deliver` with the offset it took. Each hop takes the same bytes from its copy
+ *  3. M sends `deliver` with the offset it took, while its commit syncs. Each hop takes the same bytes from its copy
  *     of the incoming stream; an intermediate hop also takes as many from its own direction
  *     of the next link and forwards the keys one-time-padded with them (trusted-node relay:
  *     the hop sees the key, and consumes key on every link). T stores the keys for the named
  *     slaves and commits.
- *  4. Only when T has acknowledged does M answer the master SAE. Any failure → 503 and the
+ *  4. Only when T has acknowledged and M's commit is durable does M answer the master SAE. Any failure → 503 and the
  *     taken bytes are discarded, never handed out again.
  */
 import { randomBytes as nodeRandomBytes, randomUUID } from 'node:crypto';
@@ -352,8 +352,9 @@ export class Kme {
     const keyIds = Array.from({ length: number }, () => randomUUID());
     const expires = this.#now() + this.limits.keyTtlSeconds * 1000;
     let taken: { start: number; bytes: Uint8Array };
+    let durable: Promise<void>;
     try {
-      taken = await this.#store.write(() => {
+      ({ value: taken, durable } = this.#store.stage(() => {
         const t = this.#store.take(link.id, this.id, 'next', bytes, true);
         for (const keyId of keyIds)
           this.#store.putKey({
@@ -367,7 +368,7 @@ export class Kme {
             expires,
           });
         return t;
-      });
+      }));
     } catch (e) {
       if (e instanceof StoreError && e.code === 'NO_KEY')
         this.#fail(503, `not enough key material on link ${link.id}`);
@@ -386,7 +387,18 @@ export class Kme {
       slaves,
       expires,
     };
-    const reply = await this.#send(path[1]!, msg);
+    // The deliver goes out while our own commit syncs: the two KMEs' syncs overlap instead of
+    // running one after the other. Safe because every hop refuses stream bytes it has already
+    // used (USED): if we crash before our commit is durable, our restarted take of these
+    // same bytes is refused downstream and discarded, so they are never handed out twice.
+    // Nobody is answered before both are durable.
+    let reply: PeerReply;
+    try {
+      [reply] = await Promise.all([this.#send(path[1]!, msg), durable]);
+    } catch (e) {
+      taken.bytes.fill(0);
+      throw e;
+    }
     if (!reply.ok) {
       taken.bytes.fill(0);
       this.#fail(503, `key delivery to ${target} failed (${reply.code}); the keys were discarded`);

@@ -5,8 +5,10 @@
  * Writes go through a group commit: an operation runs synchronously inside the open
  * transaction and its promise resolves only after the COMMIT that made it durable. With
  * durability `full` that means an fdatasync of the write-ahead log, run on libuv's thread
- * pool so the event loop keeps serving requests while the disk works; commits made while
- * one sync is under way share the next. SQLite itself runs with synchronous = NORMAL, which
+ * pool so the event loop keeps serving requests while the disk works. A commit's sync starts
+ * at once, alongside up to MAX_SYNCS - 1 others still under way (the disk serves concurrent
+ * syncs of one file in parallel: with two, a commit no longer waits out its predecessor's
+ * sync before its own begins); commits made while all are busy share the next. SQLite itself runs with synchronous = NORMAL, which
  * in WAL mode still syncs the log before every checkpoint and the database after it, so the
  * checkpoint never overwrites a log frame that is not yet in the database file; our own sync
  * adds what NORMAL leaves out, the log's durability at each commit. Every caller answers its
@@ -77,10 +79,23 @@ export interface ChunkPart {
   readonly bytes: Uint8Array;
 }
 
+/** A write's result, available at once, and the commit that makes it durable. */
+export interface Staged<T> {
+  readonly value: T;
+  readonly durable: Promise<void>;
+}
+
 interface Waiter {
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
 }
+
+/**
+ * Log syncs under way at once. Each starts after the COMMIT of every waiter it answers, so
+ * any number is correct; more than two bought nothing measurable and would crowd libuv's
+ * four-thread pool, which file and TLS work share.
+ */
+const MAX_SYNCS = 2;
 
 /** How often the checkpointer copies the log into the database file. */
 const CHECKPOINT_MS = 250;
@@ -120,8 +135,10 @@ export class KmeStore {
   #waiters: Waiter[] = [];
   /** Committed but not yet synced (durability full on a file). */
   #unsynced: Waiter[] = [];
-  /** The batch whose sync is under way. */
-  #inflight: Waiter[] | null = null;
+  /** The batches whose sync is under way (at most MAX_SYNCS). */
+  readonly #inflight = new Set<Waiter[]>();
+  /** Commits and log syncs so far, and the most syncs ever under way at once. */
+  readonly #stats = { commits: 0, syncs: 0, maxConcurrentSyncs: 0 };
   /** The write-ahead log, opened at the first sync; null for `normal` or `:memory:`. */
   readonly #walPath: string | null;
   #walFd: number | null = null;
@@ -202,23 +219,32 @@ export class KmeStore {
    * are undone) and resolve with its result once the transaction has been committed.
    */
   write<T>(fn: () => T): Promise<T> {
-    if (this.#closed) return Promise.reject(new StoreError('CLOSED', 'the KME store is closed'));
+    let staged: Staged<T>;
+    try {
+      staged = this.stage(fn);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return staged.durable.then(() => staged.value);
+  }
+
+  /**
+   * As write(), but `fn`'s result comes back at once (a throw from `fn` is thrown here, its
+   * changes undone), with a promise for the commit that makes it durable. For a caller that
+   * may start work on the result before then, but must answer nobody until `durable` resolves.
+   */
+  stage<T>(fn: () => T): Staged<T> {
+    if (this.#closed) throw new StoreError('CLOSED', 'the KME store is closed');
     if (!this.#open) {
       this.#db.exec('BEGIN IMMEDIATE');
       this.#open = true;
       setImmediate(() => this.#commit());
     }
-    let result: T;
-    try {
-      // Inside the open transaction better-sqlite3 runs this as a prepared savepoint: if fn
-      // throws, only its own changes are undone.
-      result = this.#savepoint(fn) as T;
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return new Promise<T>((resolve, reject) =>
-      this.#waiters.push({ resolve: () => resolve(result), reject }),
-    );
+    // Inside the open transaction better-sqlite3 runs this as a prepared savepoint: if fn
+    // throws, only its own changes are undone.
+    const value = this.#savepoint(fn) as T;
+    const durable = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return { value, durable };
   }
 
   #commit(): void {
@@ -232,6 +258,7 @@ export class KmeStore {
       this.#fail(waiters, e);
       return;
     }
+    this.#stats.commits++;
     if (this.#walPath === null) {
       for (const w of waiters) w.resolve();
       return;
@@ -243,15 +270,16 @@ export class KmeStore {
   /** A commit or sync that fails leaves memory and disk disagreeing about what was handed
    * out: refuse everything from here on and let the process die rather than guess. */
   #fail(waiters: readonly Waiter[], e: unknown): void {
-    for (const w of [...waiters, ...this.#unsynced, ...(this.#inflight ?? [])]) w.reject(e);
+    for (const w of [...waiters, ...this.#unsynced, ...[...this.#inflight].flat()]) w.reject(e);
     this.#unsynced = [];
     if (!this.#closed) this.#shutdown();
     this.#onFatal(e);
   }
 
-  /** One fdatasync of the log at a time; whoever committed meanwhile waits for the next. */
+  /** An fdatasync of the log for everyone committed so far, unless MAX_SYNCS are under way:
+   * then whoever committed meanwhile waits for the first of them to finish. */
   #sync(): void {
-    if (this.#inflight !== null || this.#unsynced.length === 0 || this.#closed) return;
+    if (this.#inflight.size >= MAX_SYNCS || this.#unsynced.length === 0 || this.#closed) return;
     const batch = this.#unsynced;
     this.#unsynced = [];
     let fd: number;
@@ -261,11 +289,14 @@ export class KmeStore {
       this.#fail(batch, e);
       return;
     }
-    this.#inflight = batch;
+    this.#inflight.add(batch);
+    this.#stats.syncs++;
+    this.#stats.maxConcurrentSyncs = Math.max(this.#stats.maxConcurrentSyncs, this.#inflight.size);
     fdatasync(fd, (err) => {
-      this.#inflight = null;
+      this.#inflight.delete(batch);
       if (this.#closed) {
-        // close() synced and answered this batch itself; crash() and #fail() dropped it.
+        // close() synced and answered this batch itself; crash() and #fail() dropped it. The
+        // last sync to finish closes the descriptor.
         this.#closeWal();
         return;
       }
@@ -294,7 +325,7 @@ export class KmeStore {
 
   /** Closes the log's descriptor unless a sync still uses it (its callback closes it then). */
   #closeWal(): void {
-    if (this.#walFd === null || this.#inflight !== null) return;
+    if (this.#walFd === null || this.#inflight.size > 0) return;
     closeSync(this.#walFd);
     this.#walFd = null;
   }
@@ -303,7 +334,7 @@ export class KmeStore {
   close(): void {
     if (this.#closed) return;
     this.#commit();
-    const unsynced = [...(this.#inflight ?? []), ...this.#unsynced];
+    const unsynced = [...[...this.#inflight].flat(), ...this.#unsynced];
     this.#unsynced = [];
     if (unsynced.length > 0) {
       try {
@@ -325,11 +356,16 @@ export class KmeStore {
     if (this.#closed) return;
     if (this.#open) this.#db.exec('ROLLBACK');
     this.#open = false;
-    const waiters = [...this.#waiters, ...this.#unsynced, ...(this.#inflight ?? [])];
+    const waiters = [...this.#waiters, ...this.#unsynced, ...[...this.#inflight].flat()];
     this.#waiters = [];
     this.#unsynced = [];
     this.#shutdown();
     for (const w of waiters) w.reject(new StoreError('CLOSED', 'the KME crashed'));
+  }
+
+  /** Group-commit counters (metrics and tests). */
+  get stats(): Readonly<{ commits: number; syncs: number; maxConcurrentSyncs: number }> {
+    return { ...this.#stats };
   }
 
   get closed(): boolean {

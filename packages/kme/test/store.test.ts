@@ -1,7 +1,8 @@
 /**
  * The KME store's group commit with durability `full`: writes are answered only after the
  * log has been synced (off the event loop), close() answers what is still being synced, and
- * the checkpointer thread keeps the write-ahead log from growing without bound.
+ * the checkpointer thread keeps the write-ahead log from growing without bound; syncs overlap
+ * (at most two at once) and stage() hands a result back before its commit is durable.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -69,4 +70,64 @@ test('the checkpointer thread copies the log into the database file', async (t) 
   } finally {
     again.close();
   }
+});
+
+test('a commit starts its sync while the previous one is still under way, never more than two at once', async (t) => {
+  const path = tempDb(t);
+  const store = new KmeStore(path, 'full');
+  const answered: number[] = [];
+  const pending: Promise<unknown>[] = [];
+  // One write per event-loop turn: each turn commits on its own, so commits keep arriving
+  // while earlier syncs run.
+  for (let i = 0; i < 200; i++) {
+    pending.push(
+      store
+        .write(() =>
+          store.append('ab', { dir: 'a', start: i * 32, bytes: new Uint8Array(32).fill(i) }, i + 1),
+        )
+        .then(() => answered.push(i)),
+    );
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(pending);
+  const s = store.stats;
+  assert.equal(answered.length, 200);
+  assert.equal(s.maxConcurrentSyncs, 2, JSON.stringify(s));
+  assert.ok(s.syncs > 1 && s.syncs <= s.commits, JSON.stringify(s));
+  // Everything answered is in the file: a crash (the open transaction lost) keeps it all.
+  store.crash();
+  const again = new KmeStore(path, 'full');
+  try {
+    assert.equal(again.level('ab', 'a').end, 200 * 32);
+  } finally {
+    again.close();
+  }
+});
+
+test('stage() hands back the result at once and resolves durable after the commit; a throw undoes only its own changes', async (t) => {
+  const path = tempDb(t);
+  const store = new KmeStore(path, 'full');
+  const first = store.stage(() => store.append('ab', { dir: 'a', start: 0, bytes: new Uint8Array(64) }, 1));
+  assert.equal(first.value, 64);
+  assert.equal(store.stats.commits, 0);
+  assert.throws(
+    () =>
+      store.stage(() => {
+        store.setNextSeq('ab', 7);
+        store.append('ab', { dir: 'a', start: 999, bytes: new Uint8Array(8) }, 2);
+      }),
+    /expects 64, got 999/,
+  );
+  await first.durable;
+  assert.equal(store.stats.commits, 1);
+  store.crash();
+  const again = new KmeStore(path, 'full');
+  try {
+    assert.equal(again.level('ab', 'a').end, 64);
+    assert.equal(again.linkSeq('ab').next, 0);
+  } finally {
+    again.close();
+  }
+  // A closed store refuses at once.
+  assert.throws(() => again.stage(() => 1), /closed/);
 });
