@@ -80,7 +80,7 @@ import { readSigningKey } from './keyfile.js';
 import { LinkAuth, TAG_BYTES } from './link.js';
 import { NonceSource } from './nonces.js';
 import { PeerNetwork } from './peers.js';
-import { decodeValue, encodeRawValue, encodeValue, valueDigest } from './value.js';
+import { decodeValue, encodeRawValue, encodeValue, sameBytes, valueDigest } from './value.js';
 
 const hashes = nativeHashes;
 const SYNC_BATCH = 32;
@@ -147,7 +147,7 @@ export class Validator {
   #envelopes = new Map<string, TxEnvelope>();
   readonly #known = (bytes: Uint8Array): TxEnvelope | undefined => {
     const env = this.#envelopes.get(bytesKey(bytes));
-    return env && equalBytes(env.bytes, bytes) ? env : undefined;
+    return env && sameBytes(env.bytes, bytes) ? env : undefined;
   };
   #awaiting: { height: number; round: number } | null = null;
   #building = false;
@@ -659,8 +659,8 @@ export class Validator {
   #alreadyVerified(env: TxEnvelope, c: SigCheck): boolean {
     const done = this.#verified.get(toHex(env.id));
     // Usually the very same arrays (the envelope's signature, the state's key), so no byte-wise
-    // compare is needed; these are public values, not secrets.
-    const same = (a: Uint8Array, b: Uint8Array) => a === b || equalBytes(a, b);
+    // compare is needed.
+    const same = (a: Uint8Array, b: Uint8Array) => a === b || sameBytes(a, b);
     return (
       done?.some(
         (d) => d.alg === c.alg && same(d.signature, c.signature) && same(d.publicKey, c.publicKey),

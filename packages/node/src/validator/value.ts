@@ -19,6 +19,16 @@ import {
   toHex,
 } from '@qledger/core';
 
+/**
+ * Equality of public bytes (transactions, signatures, public keys) by the native memcmp: about
+ * 50 times faster than core's constant-time equalBytes on a 2.5 KB transaction (0.12 against
+ * 6.5 µs); that compare showed up as 2 % of a loaded validator's main thread. Never for
+ * secrets or tags, whose compare must take the same time whatever the bytes.
+ */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
 export function encodeValue(block: Block): Uint8Array {
   return encodeRawValue(
     encode(block.header as unknown as CborValue),
