@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { nobleHashes, PadStream, randomBytes, ToeplitzMac, toeplitzHash, toHex } from '../src/index.js';
+import {
+  macDigest,
+  nobleHashes,
+  PadStream,
+  randomBytes,
+  ToeplitzMac,
+  toeplitzHash,
+  toHex,
+} from '../src/index.js';
 
 /** The obvious definition, bit by bit: h_i = ⊕_j T[i][j]·m_j with T[i][j] = k[i − j + n − 1]. */
 function referenceToeplitz(key: Uint8Array, m: Uint8Array, t: number, n: number): Uint8Array {
@@ -190,6 +198,44 @@ test('digest mode needs a 639-bit key for t = 128 and takes messages of any leng
   const big = randomBytes(100_000);
   const { position, tag } = tx.mac.tag(big, tx.pads);
   assert.ok(rx.mac.verify(big, tag, position, rx.pads));
+});
+
+test('digest mode: a digest computed once gives on every link the tag hashing the message would; its mode refuses one', () => {
+  // Three links, three keys, one message: what a broadcast does.
+  const links = [link(64, 80, 'digest'), link(64, 80, 'digest'), link(64, 80, 'digest')];
+  for (const size of [0, 1, 100, 5000]) {
+    const m = randomBytes(size);
+    const d = macDigest(nobleHashes, m);
+    assert.equal(d.length, 64);
+    for (const { tx, rx } of links) {
+      const pre = tx.mac.tag(m, tx.pads, d);
+      // The receiver hashes the message itself: the precomputed digest must be exactly m̃.
+      assert.ok(rx.mac.verify(m, pre.tag, pre.position, rx.pads), `size ${size}`);
+    }
+  }
+  // Byte for byte the same tag as without it, from twin MACs with the same key and pads.
+  const key = randomBytes(80);
+  const pads = randomBytes(64);
+  const a = {
+    mac: new ToeplitzMac(key, { mode: 'digest', hashes: nobleHashes }),
+    pads: new PadStream(pads.slice()),
+  };
+  const b = {
+    mac: new ToeplitzMac(key, { mode: 'digest', hashes: nobleHashes }),
+    pads: new PadStream(pads.slice()),
+  };
+  for (let i = 0; i < 3; i++) {
+    const m = randomBytes(300 * i);
+    assert.deepEqual(a.mac.tag(m, a.pads, macDigest(nobleHashes, m)), b.mac.tag(m, b.pads));
+  }
+  // A digest of another message makes a tag that fails.
+  const { tx, rx } = link(64, 80, 'digest');
+  const m = randomBytes(50);
+  const wrong = tx.mac.tag(m, tx.pads, macDigest(nobleHashes, randomBytes(50)));
+  assert.equal(rx.mac.verify(m, wrong.tag, wrong.position, rx.pads), false);
+  assert.throws(() => tx.mac.tag(m, tx.pads, new Uint8Array(32)), RangeError);
+  const its = link();
+  assert.throws(() => its.tx.mac.tag(m, its.tx.pads, macDigest(nobleHashes, m)), /digest mode/);
 });
 
 test('a destroyed MAC refuses to work', () => {

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { hasCode, QledgerError, utf8 } from '@qledger/core';
+import { hasCode, macDigest, QledgerError, utf8 } from '@qledger/core';
 import type { RunningNetwork } from '@qledger/kme';
 import { nativeHashes } from '../src/crypto/index.js';
 import { FRAME, FrameReader, frame, MAX_FRAME } from '../src/validator/frames.js';
-import { LinkAuth, type LinkOptions } from '../src/validator/link.js';
+import { LinkAuth, type LinkOptions, type MacMemo } from '../src/validator/link.js';
 import { clientFor, makePki, startSquare, type TestPki } from './helpers/qkd.js';
 
 const quiet = { info() {}, warn() {} };
@@ -189,6 +189,42 @@ describe('link authentication without QKD', () => {
     } finally {
       halted.a.close();
       halted.b.close();
+    }
+  });
+
+  test('a broadcast hashes its message once for all links: the memo carries the MAC digest to the next link', async () => {
+    let streams = 0;
+    const counting = {
+      ...nativeHashes,
+      sha3_512Stream: () => {
+        streams++;
+        return nativeHashes.sha3_512Stream();
+      },
+    };
+    const l1 = pair(null, null, { hashes: counting });
+    const l2 = pair(null, null, { hashes: counting });
+    try {
+      const msg = utf8('a proposal for every peer');
+      const memo: MacMemo = {};
+      const before = streams;
+      const e1 = l1.a.trySeal(msg, memo);
+      const e2 = l2.a.trySeal(msg, memo);
+      assert.equal(streams - before, 1, 'one SHA3-512 pass for two links');
+      assert.deepEqual(memo.digest, macDigest(nativeHashes, msg));
+      assert.ok(e1 instanceof Uint8Array && e2 instanceof Uint8Array);
+      // Each receiver hashes for itself, and both accept.
+      assert.deepEqual(await l1.b.open(e1), msg);
+      assert.deepEqual(await l2.b.open(e2), msg);
+      // Without a memo each link hashes on its own.
+      const again = streams;
+      l1.a.trySeal(msg);
+      l2.a.trySeal(msg);
+      assert.equal(streams - again, 2);
+    } finally {
+      for (const l of [l1, l2]) {
+        l.a.close();
+        l.b.close();
+      }
     }
   });
 

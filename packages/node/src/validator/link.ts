@@ -24,6 +24,7 @@ import {
   DOMAIN,
   type HashSuite,
   labelPrefix,
+  macDigest,
   PadStream,
   QledgerError,
   ToeplitzMac,
@@ -39,6 +40,11 @@ const HEADER = 1 + 4 + 8 + TAG_BYTES;
 const PQ_CHUNK = 4096;
 
 export type LinkState = 'qkd' | 'fallback' | 'halted';
+
+/** Shared by the links one message is broadcast on: its MAC digest, computed by the first. */
+export interface MacMemo {
+  digest?: Uint8Array;
+}
 
 export interface LinkLog {
   info(obj: object, msg: string): void;
@@ -239,12 +245,15 @@ export class LinkAuth {
   /**
    * Seals `msg` now if the link can: the envelope, null when the message is dropped (closed,
    * or halted under requireQkd), undefined when it must wait for key (then use `seal`).
+   * `memo` is shared by the links a message is broadcast on: the first to tag it leaves the
+   * message's MAC digest there (macDigest: keyless and public) and the others reuse it.
    */
-  trySeal(msg: Uint8Array): Uint8Array | null | undefined {
+  trySeal(msg: Uint8Array, memo?: MacMemo): Uint8Array | null | undefined {
     if (this.#closed) return null;
     const need = TAG_BYTES + (this.#out.qkdMac ? 0 : MAC_KEY_BYTES);
-    if (this.#state === 'qkd' && this.#out.qkd.remaining >= need) return this.#tagQkd(msg);
-    if (this.#state === 'fallback' && this.#out.pq) return this.#tagPq(msg);
+    if (this.#state === 'qkd' && this.#out.qkd.remaining >= need)
+      return this.#tagQkd(msg, this.#digest(msg, memo));
+    if (this.#state === 'fallback' && this.#out.pq) return this.#tagPq(msg, this.#digest(msg, memo));
     if (this.#state === 'halted') {
       // requireQkd and no usable QKD key: nothing goes out until the link recovers.
       this.#c.dropped++;
@@ -275,20 +284,26 @@ export class LinkAuth {
     }
   }
 
-  #tagQkd(msg: Uint8Array): Uint8Array {
+  #digest(msg: Uint8Array, memo: MacMemo | undefined): Uint8Array | undefined {
+    if (!memo) return undefined;
+    memo.digest ??= macDigest(this.o.hashes, msg);
+    return memo.digest;
+  }
+
+  #tagQkd(msg: Uint8Array, digest?: Uint8Array): Uint8Array {
     const d = this.#out;
     if (!d.qkdMac) {
       d.qkdMac = this.#macFrom(d.qkd.next(MAC_KEY_BYTES).pad);
       this.#c.qkdBitsUsed += MAC_KEY_BYTES * 8;
     }
-    const t = d.qkdMac.tag(msg, d.qkd);
+    const t = d.qkdMac.tag(msg, d.qkd, digest);
     this.#c.tagsSent++;
     this.#c.qkdBitsUsed += TAG_BYTES * 8;
     if (d.qkd.remaining < this.o.lowBytes) void this.#refill();
     return envelope(MODE_QKD, d.session, t.position, t.tag, msg);
   }
 
-  #tagPq(msg: Uint8Array): Uint8Array {
+  #tagPq(msg: Uint8Array, digest?: Uint8Array): Uint8Array {
     const d = this.#out;
     const pq = d.pq!;
     if (!d.pqMac) {
@@ -296,7 +311,7 @@ export class LinkAuth {
       d.pqMac = this.#macFrom(pq.pads.next(MAC_KEY_BYTES).pad);
     }
     pq.ensure(pq.pads.position + TAG_BYTES);
-    const t = d.pqMac.tag(msg, pq.pads);
+    const t = d.pqMac.tag(msg, pq.pads, digest);
     this.#c.fallbackTagsSent++;
     return envelope(MODE_PQ, d.session, t.position, t.tag, msg);
   }

@@ -32,7 +32,7 @@ import {
   type SigAlg,
 } from '@qledger/core';
 import { FRAME, FrameReader, type FrameType, frame } from './frames.js';
-import { fallbackSeeds, type LinkAuth, type LinkLog } from './link.js';
+import { fallbackSeeds, type LinkAuth, type LinkLog, type MacMemo } from './link.js';
 
 const HIGH_WATER = 8 * 1024 * 1024;
 
@@ -139,8 +139,14 @@ export class PeerNetwork {
     return this.#peers.get(index)?.ready ?? false;
   }
 
+  /** sendConsensus to each of `to`, hashing the message for its MACs once, not once per link. */
+  broadcastConsensus(to: Iterable<number>, msg: Uint8Array): void {
+    const memo: MacMemo = {};
+    for (const i of to) this.sendConsensus(i, msg, memo);
+  }
+
   /** Seal and send a consensus message (dropped when the peer is not connected). */
-  sendConsensus(to: number, msg: Uint8Array): void {
+  sendConsensus(to: number, msg: Uint8Array, memo?: MacMemo): void {
     const p = this.#peers.get(to);
     if (!p?.ready) return;
     const link = this.#o.links.get(to)!;
@@ -148,7 +154,7 @@ export class PeerNetwork {
     // With key at hand and nothing queued before it, the message leaves now, not in a
     // microtask: the runtime's next action may be a synchronous fsync that would hold it.
     if (p.queuedSends === 0) {
-      const env = link.trySeal(msg);
+      const env = link.trySeal(msg, memo);
       if (env !== undefined) {
         if (env) socket!.write(frame(FRAME.CONSENSUS, env));
         return;

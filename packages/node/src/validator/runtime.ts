@@ -500,7 +500,7 @@ export class Validator {
     switch (a.type) {
       case 'broadcast': {
         const bytes = encodeConsensusMsg(a.msg);
-        for (const i of this.#links.keys()) this.#net.sendConsensus(i, bytes);
+        this.#net.broadcastConsensus(this.#links.keys(), bytes);
         return;
       }
       case 'send':

@@ -47,6 +47,19 @@ export interface MacTag {
   tag: Uint8Array;
 }
 
+/**
+ * m̃ of `digest` mode for `message`. It does not depend on the key and is no secret (a hash of
+ * the message), so a message tagged on several links may be hashed once and the result passed
+ * to each link's `tag`.
+ */
+export function macDigest(hashes: HashSuite, message: Uint8Array): Uint8Array {
+  assertBytes('message', message);
+  const st = hashes.sha3_512Stream();
+  st.update(labelPrefix(DOMAIN.MAC_DIGEST));
+  st.update(message);
+  return st.digest();
+}
+
 export class ToeplitzMac {
   readonly mode: MacMode;
   readonly tagBits: number;
@@ -93,10 +106,20 @@ export class ToeplitzMac {
     return this.mode === 'digest' ? Number.POSITIVE_INFINITY : Math.floor((this.width - 1) / 8);
   }
 
-  /** The tag for `message`, consuming the next pad of `pads`. */
-  tag(message: Uint8Array, pads: PadStream): MacTag {
+  /**
+   * The tag for `message`, consuming the next pad of `pads`. In `digest` mode `digest` may
+   * carry macDigest(hashes, message), computed once for several links; it must be exactly
+   * that (a wrong one only makes a tag that fails to verify).
+   */
+  tag(message: Uint8Array, pads: PadStream, digest?: Uint8Array): MacTag {
     assertBytes('message', message);
-    const h = this.#hash(message);
+    if (digest !== undefined) {
+      if (this.mode !== 'digest') throw new TypeError('a precomputed digest needs digest mode');
+      assertBytes('digest', digest);
+      if (digest.length !== DIGEST_BITS / 8)
+        throw new RangeError(`digest must be ${DIGEST_BITS / 8} bytes, got ${digest.length}`);
+    }
+    const h = this.#hash(message, digest);
     const { position, pad } = pads.next(this.tagBits / 8);
     for (let i = 0; i < h.length; i++) h[i]! ^= pad[i]!;
     pad.fill(0);
@@ -126,17 +149,13 @@ export class ToeplitzMac {
     this.#key = undefined;
   }
 
-  #hash(message: Uint8Array): Uint8Array {
+  #hash(message: Uint8Array, digest?: Uint8Array): Uint8Array {
     const key = this.#key;
     if (!key) throw new QledgerError(MAC_ERRORS.DESTROYED, 'the MAC key was destroyed');
     const t = this.tagBits;
     const acc = new Uint32Array((t >>> 5) + 2);
     if (this.mode === 'digest') {
-      const st = this.#hashes!.sha3_512Stream();
-      st.update(labelPrefix(DOMAIN.MAC_DIGEST));
-      st.update(message);
-      const d = st.digest();
-      toeplitzAccumulate(key, this.width, t, d, acc);
+      toeplitzAccumulate(key, this.width, t, digest ?? macDigest(this.#hashes!, message), acc);
     } else {
       const bits = message.length * 8;
       if (bits + 1 > this.width) {
