@@ -8,13 +8,13 @@
  *     every hop holds enough key, found with a probe along it).
  *  2. M takes the bytes from its own direction of the first link, records the key_IDs and
  *     commits (the bytes are gone from M's pool before anyone sees them).
- *  3. M sends `deliver` with the offset it took, while its commit syncs. Each hop takes the same bytes from its copy
- *     of the incoming stream; an intermediate hop also takes as many from its own direction
- *     of the next link and forwards the keys one-time-padded with them (trusted-node relay:
- *     the hop sees the key, and consumes key on every link). T stores the keys for the named
- *     slaves and commits.
- *  4. Only when T has acknowledged and M's commit is durable does M answer the master SAE. Any failure → 503 and the
- *     taken bytes are discarded, never handed out again.
+ *  3. M sends `deliver` with the offset it took, while its commit syncs. Each hop takes the
+ *     same bytes from its copy of the incoming stream; an intermediate hop also takes as many
+ *     from its own direction of the next link and forwards the keys one-time-padded with them
+ *     (trusted-node relay: the hop sees the key, and consumes key on every link). T stores
+ *     the keys for the named slaves and commits.
+ *  4. Only when T has acknowledged and M's commit is durable does M answer the master SAE.
+ *     Any failure → 503 and the taken bytes are discarded, never handed out again.
  */
 import { randomBytes as nodeRandomBytes, randomUUID } from 'node:crypto';
 import type { Limits, LinkConfig, Topology } from './config.js';

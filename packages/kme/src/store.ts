@@ -6,16 +6,16 @@
  * transaction and its promise resolves only after the COMMIT that made it durable. With
  * durability `full` that means an fdatasync of the write-ahead log, run on libuv's thread
  * pool so the event loop keeps serving requests while the disk works. A commit's sync starts
- * at once, alongside up to MAX_SYNCS - 1 others still under way (the disk serves concurrent
- * syncs of one file in parallel: with two, a commit no longer waits out its predecessor's
- * sync before its own begins); commits made while all are busy share the next. SQLite itself runs with synchronous = NORMAL, which
- * in WAL mode still syncs the log before every checkpoint and the database after it, so the
- * checkpoint never overwrites a log frame that is not yet in the database file; our own sync
- * adds what NORMAL leaves out, the log's durability at each commit. Every caller answers its
- * SAE or peer only after that, so nothing is ever handed out that a crash could bring back:
- * a key is removed in the same durable write that precedes its delivery. Operations that
- * arrive while a commit is open share it, which is what makes thousands of keys per second
- * possible with one sync per batch. secure_delete overwrites freed pages, so erased key
+ * at once, beside up to MAX_SYNCS - 1 others still under way (the disk serves concurrent
+ * syncs of one file in parallel, so a commit need not wait out its predecessor's sync);
+ * commits made while all are busy share the next. SQLite itself runs with synchronous =
+ * NORMAL, which in WAL mode still syncs the log before every checkpoint and the database
+ * after it, so the checkpoint never overwrites a log frame that is not yet in the database
+ * file; our own sync adds what NORMAL leaves out, the log's durability at each commit.
+ * Every caller answers its SAE or peer only after that, so nothing is ever handed out that a
+ * crash could bring back: a key is removed in the same durable write that precedes its
+ * delivery. Operations that arrive while a commit is open share it, which is what makes
+ * thousands of keys per second possible with one sync per batch. secure_delete overwrites freed pages, so erased key
  * material does not linger in the database file.
  *
  * A stream is one direction of one link: the bytes that the KME named by `dir` hands out as
@@ -92,8 +92,8 @@ interface Waiter {
 
 /**
  * Log syncs under way at once. Each starts after the COMMIT of every waiter it answers, so
- * any number is correct; more than two bought nothing measurable and would crowd libuv's
- * four-thread pool, which file and TLS work share.
+ * any number is correct. Two are enough that a commit never waits out another's sync before
+ * its own starts; more would crowd libuv's four-thread pool, which other file work shares.
  */
 const MAX_SYNCS = 2;
 
