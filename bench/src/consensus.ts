@@ -32,11 +32,11 @@ import {
   startDevnet,
   submitTxs,
 } from '@qledger/node';
-import { emit, summarize } from './format.js';
+import { emit, envInt, summarize } from './format.js';
 
 const CHAIN = 'devnet';
 const CLIENTS = 64;
-const WINDOW_S = Number(process.env.QLEDGER_BENCH_SECONDS ?? 15);
+const WINDOW_S = envInt('QLEDGER_BENCH_SECONDS', 15, 1, 3600);
 const WINDOWS = 3;
 
 type Crypto = Awaited<ReturnType<typeof createOqsBackend>>;

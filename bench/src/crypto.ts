@@ -11,9 +11,9 @@ import {
   ToeplitzMac,
 } from '@qledger/core';
 import { createOqsBackend, nativeHashes } from '@qledger/node';
-import { emit, microsPerOp, summarize } from './format.js';
+import { emit, envInt, microsPerOp, summarize } from './format.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const RUNS = envInt('BENCH_RUNS', 7, 1, 1000);
 
 function pq(be: CryptoBackend): void {
   const dsa44 = be.signer('ml-dsa-44');

@@ -39,3 +39,17 @@ export function microsPerOp(fn: () => void, runs: number, minMs = 150): number[]
   }
   return out;
 }
+
+/** A bench's knob from the environment: an integer in [min, max], or `fallback` when unset. */
+export function envInt(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new BenchConfigError(
+      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+    );
+  return v;
+}
+
+export class BenchConfigError extends Error {}

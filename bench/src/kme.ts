@@ -20,11 +20,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { linkPerformance, PROFILES } from '@qledger/kme';
 import { Etsi014Client, writeDevPki } from '@qledger/node';
-import { emit, summarize } from './format.js';
+import { emit, envInt, summarize } from './format.js';
 
 const RUNS = 5;
 const SECONDS = 2;
-const CONCURRENCY = Number(process.env.QLEDGER_BENCH_KME_CONCURRENCY ?? 16);
+const CONCURRENCY = envInt('QLEDGER_BENCH_KME_CONCURRENCY', 16, 1, 1024);
 
 function startNet(
   config: string,

@@ -32,10 +32,10 @@ import {
   SignaturePool,
 } from '@qledger/node';
 import pg from 'pg';
-import { emit, summarize } from './format.js';
+import { emit, envInt, summarize } from './format.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const BLOCKS = Number(process.env.BENCH_LEDGER_BLOCKS ?? 8);
+const RUNS = envInt('BENCH_RUNS', 5, 1, 1000);
+const BLOCKS = envInt('BENCH_LEDGER_BLOCKS', 8, 1, 10_000);
 const PER_BLOCK = 1000;
 const SENDERS = 20;
 const PG_URL = process.env.QLEDGER_BENCH_PG ?? process.env.QLEDGER_TEST_PG;

@@ -16,9 +16,9 @@ import {
   SimulatedQuantumSource,
 } from '@qledger/core';
 import { DeviceQrng, nativeHashes } from '@qledger/node';
-import { emit, summarize } from './format.js';
+import { emit, envInt, summarize } from './format.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const RUNS = envInt('BENCH_RUNS', 7, 1, 1000);
 const MIN_MS = 200;
 
 /** MB/s of `fn`, which produces `bytes` per call, over one run of at least MIN_MS. */

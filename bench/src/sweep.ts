@@ -6,11 +6,11 @@
  * QLEDGER_SWEEP_FROM the first seed (default 301, after those npm test runs).
  */
 import { simulate } from '../../packages/core/test/helpers/consensus-sim.js';
-import { emit } from './format.js';
+import { emit, envInt } from './format.js';
 
 export async function benchSweep(): Promise<void> {
-  const n = Number(process.env.QLEDGER_SWEEP_SEEDS ?? 5000);
-  const from = Number(process.env.QLEDGER_SWEEP_FROM ?? 301);
+  const n = envInt('QLEDGER_SWEEP_SEEDS', 5000, 1, 10_000_000);
+  const from = envInt('QLEDGER_SWEEP_FROM', 301, 0, 2 ** 31);
   const failed: string[] = [];
   let faults = 0;
   const t0 = performance.now();
