@@ -10,13 +10,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
   type CryptoBackend,
-  encode,
   type HashSuite,
   type KeyPair,
   signTx,
   type TxEnvelope,
   type UnsignedTx,
 } from '@qledger/core';
+import { QledgerClient } from '@qledger/core/api';
 import { httpsRequest } from '../http/outbound.js';
 
 export interface DevnetReady {
@@ -173,16 +173,11 @@ export interface SubmitResult {
   readonly code?: string;
 }
 
-/** Submits a batch as application/cbor: the transactions' bytes, no hex or JSON. */
+/** Submits a batch as application/cbor, through the typed client's submitTxsBinary. */
 export async function submitTxs(api: string, txs: readonly Uint8Array[]): Promise<SubmitResult[]> {
-  const r = await fetch(`${api}/v1/transactions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/cbor' },
-    body: new Uint8Array(encode([...txs])),
-  });
-  const body = (await r.json()) as { results?: SubmitResult[]; code?: string; message?: string };
-  if (!body.results) throw new Error(`submit: ${r.status} ${body.code}: ${body.message}`);
-  return body.results;
+  // A loaded devnet may take a while to admit a full batch: no 15 s default deadline. Results
+  // as the API gives them; the driver's callers read ids of the transactions it admitted.
+  return (await new QledgerClient(api, { timeoutMs: 120_000 }).submitTxsBinary(txs)) as SubmitResult[];
 }
 
 export async function apiGet<T = Record<string, unknown>>(url: string): Promise<T> {
