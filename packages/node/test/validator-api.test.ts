@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { encode, LEDGER_ERRORS, nobleBackend, nobleHashes, toHex } from '@qledger/core';
 import { API_ERRORS, ApiError, QledgerClient, ROUTES } from '@qledger/core/api';
 import { pino } from 'pino';
-import { buildValidatorApi } from '../src/validator/api.js';
+import { buildValidatorApi, startApi } from '../src/validator/api.js';
 import { type Client, dataTx, registerTx, signedTx } from '../src/validator/devnet-driver.js';
 import type { Validator } from '../src/validator/runtime.js';
 import { type Solo, startSolo } from './helpers/solo.js';
@@ -332,6 +332,35 @@ describe('validator REST API', { timeout: 120_000 }, () => {
     const afterS = await client.status();
     assert.equal(afterS.mempool.size, before.mempool.size);
     assert.equal(afterS.height, before.height);
+  });
+
+  test('closing the API ends open event streams instead of waiting for their subscribers', async () => {
+    const log = pino({ level: 'silent' });
+    const app = await startApi(v, { host: '127.0.0.1', port: 0 }, log);
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/events`;
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    // A subscriber that never leaves: before the fix, close() waited for it forever.
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((r) => {
+      timer = setTimeout(() => r('hung'), 10_000);
+    });
+    try {
+      assert.equal(await Promise.race([app.close().then(() => 'closed' as const), hung]), 'closed');
+      // The subscriber saw the stream end (after the greeting comment), not an error.
+      let text = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      assert.match(text, /^: qledger events/);
+    } finally {
+      clearTimeout(timer);
+      // On failure, leave so the hung close() can finish and the suite can stop.
+      await reader.cancel().catch(() => {});
+    }
   });
 
   test('in-process: per-client rate limit (429 RATE_LIMITED), CORS closed unless configured, VERIFY_BUSY', async () => {

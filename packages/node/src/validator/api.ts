@@ -79,6 +79,10 @@ export async function buildValidatorApi(
   const rates = new KeyRates();
   // Link state and alarm changes, for the `link` event and the key-rate samples.
   const linkEvents = new Set<(e: z.infer<typeof schemas.LinkEvent>) => void>();
+  // Open event streams never finish by themselves: closing the server ends them, or it would
+  // wait for every subscriber (a dashboard, a browser tab) to leave, and a supervisor's stop
+  // would end in SIGKILL.
+  const streams = new Set<{ end(): void }>();
   const lastLink = new Map<string, string>();
   const poll = setInterval(() => {
     const now = Date.now();
@@ -385,7 +389,9 @@ export async function buildValidatorApi(
       v.events.on('block', onBlock);
       v.events.on('viewChange', onView);
       linkEvents.add(onLink);
+      streams.add(res);
       req.raw.on('close', () => {
+        streams.delete(res);
         clearInterval(keepAlive);
         v.events.off('block', onBlock);
         v.events.off('viewChange', onView);
@@ -401,6 +407,9 @@ export async function buildValidatorApi(
     cors: api.cors ?? [],
     rateLimit: api.rateLimit ?? { max: 1200, windowMs: 10_000 },
     metrics: validatorMetrics(v),
+  });
+  app.addHook('preClose', async () => {
+    for (const s of streams) s.end();
   });
   app.addHook('onClose', async () => clearInterval(poll));
   return app;
