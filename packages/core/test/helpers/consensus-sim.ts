@@ -2,10 +2,13 @@
  * A deterministic simulated network for the consensus state machine, driven by a seed.
  *
  * Virtual time, an event queue, and per-message random delay, loss, duplication and
- * reordering; partitions; crash and restart from the last persisted snapshot; one Byzantine
- * validator. Until `gstMs` (global stabilisation time) the network misbehaves; after it,
+ * reordering; partitions; crash and restart from the last persisted snapshot (half of the
+ * crashes fall in the middle of a step: its actions up to a random point happen, the rest
+ * never do, as when a process dies between a send and a sync); one Byzantine validator. Until `gstMs` (global stabilisation time) the network misbehaves; after it,
  * every message arrives within 50 ms and every crashed validator is back. The run checks
- * safety at every commit and reports which transactions every honest validator committed.
+ * safety at every commit, checks that no honest validator ever sends two different votes for
+ * one height, round and kind (across its restarts too), and reports which transactions every
+ * honest validator committed.
  *
  * Randomness is a seeded xoshiro128** so that a failing seed replays exactly; it only drives
  * the schedule, never anything the protocol treats as secret.
@@ -19,6 +22,7 @@ import {
   type ConsensusMsg,
   type ConsensusParams,
   type ConsensusState,
+  coalescePersists,
   concatBytes,
   initialState,
   proposerFromOrder,
@@ -88,6 +92,10 @@ export interface SimResult {
   missing: string[];
   heights: number[];
   faults: number;
+  /** Times an honest validator, restarted, proposed a second block in a round it led. */
+  reproposals: number;
+  /** Crashes that fell inside a step. */
+  midStepCrashes: number;
   roundChanges: number;
   events: number;
 }
@@ -98,6 +106,8 @@ interface Node {
   chain: { block: Uint8Array; digest: string; cert: CommitCert }[];
   persisted: Snapshot | undefined;
   up: boolean;
+  /** A crash is due: it falls inside this validator's next step. */
+  crashing: boolean;
   incarnation: number;
   mempool: Set<string>;
   committed: Set<string>;
@@ -193,12 +203,18 @@ export function simulate(opts: SimOptions): SimResult {
     chain: [],
     persisted: undefined,
     up: true,
+    crashing: false,
     incarnation: 0,
     mempool: new Set(),
     committed: new Set(),
   }));
   const honest = nodes.filter((x) => x.id !== byz);
   const decided = new Map<number, string>();
+  /** Every vote an honest validator sent, by `validator/height/round/kind`. */
+  const votesSent = new Map<string, string>();
+  const proposalsSent = new Map<string, string>();
+  let reproposals = 0;
+  let midStepCrashes = 0;
   let violation: string | null = null;
   let faults = 0;
   let roundChanges = 0;
@@ -253,8 +269,25 @@ export function simulate(opts: SimOptions): SimResult {
   const later = (node: Node, ms: number, event: ConsensusEvent) =>
     q.push({ at: now + ms, kind: 'event', node: node.id, incarnation: node.incarnation, event });
 
+  const noteVote = (node: Node, msg: ConsensusMsg) => {
+    if (node.id !== byz && msg.type === 'proposal') {
+      const key = `${node.id}/${msg.height}/${msg.round}`;
+      const digest = toHex(sha3_256(msg.block));
+      if (proposalsSent.has(key) && proposalsSent.get(key) !== digest) reproposals++;
+      proposalsSent.set(key, digest);
+    }
+    if (node.id === byz || (msg.type !== 'prevote' && msg.type !== 'precommit')) return;
+    const key = `${node.id}/${msg.height}/${msg.round}/${msg.type}`;
+    const digest = msg.digest ?? 'nil';
+    const had = votesSent.get(key);
+    if (had !== undefined && had !== digest)
+      violation ??= `validator ${node.id} sent two different ${msg.type}s at height ${msg.height} round ${msg.round}`;
+    votesSent.set(key, digest);
+  };
+
   const perform = (node: Node, actions: readonly ConsensusAction[]) => {
     for (const a of actions) {
+      if (a.type === 'broadcast' || a.type === 'send') noteVote(node, a.msg);
       switch (a.type) {
         case 'broadcast':
           if (node.id === byz) byzantineSend(node.id, a.msg);
@@ -268,7 +301,8 @@ export function simulate(opts: SimOptions): SimResult {
           break;
         case 'requestBlock': {
           const txs = [...node.mempool].filter((t) => !node.committed.has(t)).slice(0, 20);
-          const block = utf8(JSON.stringify({ h: a.height, txs }));
+          // The incarnation makes a block rebuilt after a restart differ from the one before.
+          const block = utf8(JSON.stringify({ h: a.height, txs, by: node.id, inc: node.incarnation }));
           later(node, 1, { type: 'block', height: a.height, round: a.round, block });
           break;
         }
@@ -327,7 +361,22 @@ export function simulate(opts: SimOptions): SimResult {
     events++;
     const r = step(node.state, event);
     node.state = r.state;
-    perform(node, r.actions);
+    // As the runtime does: one sync for the step's snapshots.
+    const actions = coalescePersists(r.actions);
+    // A crash that is due falls inside the next step that both syncs and sends, the steps where
+    // the order of the two matters.
+    const sends = actions.some((a) => a.type === 'broadcast' || a.type === 'send');
+    if (!node.crashing || !sends || !actions.some((a) => a.type === 'persist')) return perform(node, actions);
+    // The process dies in the middle of this step: what it did so far stands, the rest is lost.
+    perform(node, actions.slice(0, rng.int(0, actions.length)));
+    midStepCrashes++;
+    crashNow(node);
+  };
+
+  const crashNow = (node: Node) => {
+    node.up = false;
+    node.crashing = false;
+    node.incarnation++;
   };
 
   // Schedule: start, ticks, transactions, crashes.
@@ -369,12 +418,13 @@ export function simulate(opts: SimOptions): SimResult {
         break;
       case 'crash': {
         const node = nodes[item.node]!;
-        node.up = false;
-        node.incarnation++;
+        if (rng.chance(0.5)) node.crashing = true;
+        else crashNow(node);
         break;
       }
       case 'restart': {
         const node = nodes[item.node]!;
+        if (node.crashing) crashNow(node); // no such step came between: it dies now
         if (node.up) break;
         node.up = true;
         node.incarnation++;
@@ -386,7 +436,16 @@ export function simulate(opts: SimOptions): SimResult {
     if (now > gst && honest.every((h) => txs.every((t) => h.committed.has(t)))) break;
   }
   const missing = txs.filter((t) => !honest.every((h) => h.committed.has(t)));
-  return { violation, missing, heights: nodes.map((x) => x.chain.length), faults, roundChanges, events };
+  return {
+    violation,
+    missing,
+    heights: nodes.map((x) => x.chain.length),
+    faults,
+    reproposals,
+    midStepCrashes,
+    roundChanges,
+    events,
+  };
 }
 
 function blockTxs(block: Uint8Array): string[] {
