@@ -19,18 +19,23 @@ const SEEDS = only ? [Number(only)] : Array.from({ length: count }, (_, i) => i 
 test(`safety and liveness over ${SEEDS.length} seeds: faults and one Byzantine validator`, () => {
   let faults = 0;
   let midStep = 0;
+  let reproposals = 0;
   for (const seed of SEEDS) {
     const r = simulate({ seed, byzantine: seed % 4 === 0 ? null : seed % 4 });
     assert.equal(r.violation, null, `seed ${seed}: ${r.violation}`);
     assert.deepEqual(r.missing, [], `seed ${seed}: not committed everywhere: ${r.missing.join(', ')}`);
     faults += r.faults;
     midStep += r.midStepCrashes;
+    reproposals += r.reproposals;
   }
   if (!only) {
     // The Byzantine validator's equivocations and forgeries were seen and refused.
     assert.ok(faults > 0, 'no fault was ever reported');
-    // The schedules did reach the case they are there for: crashes inside a step.
+    // The schedules did reach the cases they are there for: crashes inside a step, and a
+    // proposer that died after sending its proposal but before syncing it, then proposed
+    // another block in the same round.
     assert.ok(midStep > 0, 'no crash fell inside a step');
+    assert.ok(reproposals > 0, 'no restarted proposer proposed twice in a round');
   }
 });
 

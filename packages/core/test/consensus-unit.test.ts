@@ -34,20 +34,25 @@ test('quorums: ⌊2n/3⌋ + 1 distinct validators, f = ⌊(n − 1)/3⌋', () =>
   for (let n = 1; n <= 40; n++) assert.ok(2 * quorumSize(n) - n >= faultTolerance(n) + 1, `n = ${n}`);
 });
 
-test('the proposer asks for a block, proposes it and prevotes it, persisting before it sends', () => {
+test('the proposer asks for a block, proposes it at once, and prevotes it only once both are persisted', () => {
   let s = initialState(params(0), 0);
   let r = step(s, { type: 'start' });
   assert.ok(r.actions.some((a) => a.type === 'requestBlock' && a.height === 0 && a.round === 0));
   s = r.state;
   r = step(s, { type: 'block', height: 0, round: 0, block: utf8('b0') });
-  const kinds = r.actions.map((a) => a.type);
-  const firstSend = kinds.indexOf('broadcast');
-  assert.ok(kinds.indexOf('persist') < firstSend && firstSend >= 0, kinds.join());
-  const sent = r.actions.filter(
-    (a): a is Extract<ConsensusAction, { type: 'broadcast' }> => a.type === 'broadcast',
+  const kinds = r.actions.map((a) => (a.type === 'broadcast' ? a.msg.type : a.type));
+  // The proposal leaves first (the others validate while we sync); the prevote waits for a
+  // snapshot that holds both the proposal and the prevote.
+  assert.equal(kinds[0], 'proposal', kinds.join());
+  const prevote = kinds.indexOf('prevote');
+  const persisted = r.actions.findLastIndex((a) => a.type === 'persist');
+  assert.ok(persisted > 0 && persisted < prevote, kinds.join());
+  const snap = (r.actions[persisted] as Extract<ConsensusAction, { type: 'persist' }>).snapshot;
+  assert.deepEqual(
+    snap.proposals.map((p) => [p.round, new TextDecoder().decode(p.block)]),
+    [[0, 'b0']],
   );
-  assert.equal(sent[0]!.msg.type, 'proposal');
-  assert.equal(sent[1]!.msg.type, 'prevote');
+  assert.ok(snap.votes.some((v) => v.type === 'prevote' && v.round === 0 && v.digest !== null));
 });
 
 test('an equivocating voter is counted once and reported; a forged precommit is dropped', () => {
@@ -232,8 +237,8 @@ test('coalescePersists keeps the last snapshot of a step, and no message leaves 
   const merged = coalescePersists(raw);
   const kinds = merged.map((a) => (a.type === 'broadcast' ? a.msg.type : a.type));
   assert.equal(merged.filter((a) => a.type === 'persist').length, 1);
-  assert.ok(kinds.indexOf('persist') < kinds.indexOf('proposal'), kinds.join());
-  assert.ok(kinds.indexOf('proposal') < kinds.indexOf('prevote'), kinds.join());
+  assert.ok(kinds.indexOf('proposal') < kinds.indexOf('persist'), kinds.join());
+  assert.ok(kinds.indexOf('persist') < kinds.indexOf('prevote'), kinds.join());
   // The kept snapshot is the last one (it holds the prevote as well as the proposal).
   const lastRaw = raw.filter((a) => a.type === 'persist').at(-1);
   assert.equal(

@@ -362,11 +362,16 @@ function propose(
 ) {
   const digest = s.params.crypto.digest(block);
   const msg = proposalMsg(s.height, s.round, block, validRound, pol);
+  // The proposal leaves before its snapshot is on disk, so the others validate it while this
+  // validator syncs. A proposal binds nobody: if this validator dies before the sync, it may
+  // propose another block in this round after its restart, which the others see as an
+  // equivocating proposer, the one thing Tendermint's safety never relies on (any proposer may
+  // be Byzantine). Votes, which safety does rest on, still leave only after their snapshot.
+  out.push({ type: 'broadcast', msg });
   if (!resend) {
     s.proposed.set(s.round, block);
     out.push({ type: 'persist', snapshot: snapshot(s) });
   }
-  out.push({ type: 'broadcast', msg });
   roundOf(s, s.round).proposal = heldProposal(msg, digest);
   if (!s.validity.has(digest)) s.validity.set(digest, true); // built by our own runtime
 }

@@ -137,7 +137,11 @@ export interface Snapshot {
   readonly locked: LockedValue | null;
   readonly valid: LockedValue | null;
   readonly votes: readonly OwnVote[];
-  /** The block this validator proposed in each round it led, so it never proposes two. */
+  /**
+   * The block this validator proposed in each round it led, so that a restart proposes the
+   * same one again. (A crash before this reaches the disk may lead to a second proposal in the
+   * round; see `propose` in machine.ts for why that is safe.)
+   */
   readonly proposals: readonly { readonly round: number; readonly block: Uint8Array }[];
 }
 
