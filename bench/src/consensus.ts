@@ -6,6 +6,8 @@
  * SSE event streams; latency is submit → the last of those four announcements.
  *
  *   latency_p50_ms / latency_p99_ms   at 100 tx/s offered, and at saturation
+ *   height_phase_ms                   at 100 tx/s, per phase of a height (proposal, prevote,
+ *                                     precommit, commit, total): the validators' medians
  *   committed_tps                     at saturation (median of the windows)
  *   qkd_bits_per_tx                   QKD key bits taken from the KMEs (whole network, as
  *                                     master SAEs: each key counted once) per committed tx
@@ -44,6 +46,10 @@ type Crypto = Awaited<ReturnType<typeof createOqsBackend>>;
 interface Status {
   height: number;
   links: { qkdBitsUsed: number; tagsSent: number; fallbackTagsSent: number }[];
+  heightPhases: { heights: number } & Record<
+    'proposal' | 'prevote' | 'precommit' | 'commit' | 'total',
+    { p50: number | null; p90: number | null }
+  >;
 }
 
 /** Follows every validator's SSE stream; resolves ids once all have committed them. */
@@ -331,6 +337,24 @@ export async function benchConsensus(): Promise<void> {
       load: '100 tx/s',
       ...summarize([pct(low.latencies, 0.99)]),
     });
+    // Where a height's time went at 100 tx/s: each validator's median per phase (its last 256
+    // heights, nearly all inside this window), summarised over the validators.
+    const phases = await Promise.all(
+      net.ready.validators.map(async (v) => (await apiGet<Status>(`${v.api}/v1/status`)).heightPhases),
+    );
+    for (const phase of ['proposal', 'prevote', 'precommit', 'commit', 'total'] as const) {
+      const p50s = phases.flatMap((p) => (p[phase].p50 === null ? [] : [p[phase].p50]));
+      if (p50s.length > 0)
+        emit({
+          ...base,
+          name: 'height_phase_ms',
+          unit: 'ms',
+          load: '100 tx/s',
+          phase,
+          heights: phases.map((p) => p.heights).join(' '),
+          ...summarize(p50s),
+        });
+    }
     // Saturation windows.
     const tps: number[] = [];
     const lat: number[] = [];

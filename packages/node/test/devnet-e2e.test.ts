@@ -41,6 +41,10 @@ interface Status {
     connected: boolean;
   }[];
   stats: { roundChanges: number; synced: number };
+  heightPhases: { heights: number } & Record<
+    'proposal' | 'prevote' | 'precommit' | 'commit' | 'total',
+    { p50: number | null; p90: number | null }
+  >;
 }
 
 async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
@@ -138,6 +142,18 @@ describe('devnet end to end', { timeout: 600_000 }, () => {
       assert.equal(l.state, 'qkd');
       assert.ok(l.tagsSent > 0 && l.qkdBitsOut > 0, JSON.stringify(l));
       assert.equal(l.badTags, 0);
+    }
+    // Where the heights' time went: measured on every validator, each phase within its height.
+    for (const v of net.ready.validators) {
+      const s = await apiGet<Status>(`${v.api}/v1/status`);
+      const ph = s.heightPhases;
+      assert.ok(ph.heights > 0 && ph.heights <= s.height, `${v.name}: ${JSON.stringify(ph)}`);
+      for (const name of ['proposal', 'prevote', 'precommit', 'commit'] as const) {
+        const f = ph[name];
+        assert.ok(f.p50 !== null && f.p90 !== null && f.p50 >= 0 && f.p90 >= f.p50, `${v.name} ${name}`);
+        // Every height's total is at least each of its phases, so the medians keep that order.
+        assert.ok(ph.total.p50! >= f.p50, `${v.name}: ${name} above the total: ${JSON.stringify(ph)}`);
+      }
     }
   });
 

@@ -244,6 +244,9 @@ export const QrngView = z.object({
 
 // ---- node status, health ------------------------------------------------------------------
 
+/** A phase's median and 90th percentile in ms (null until a height was measured). */
+const PhaseMs = z.object({ p50: z.number().nullable(), p90: z.number().nullable() });
+
 export const NodeStatus = z.looseObject({
   name: z.string(),
   index: z.int(),
@@ -269,6 +272,18 @@ export const NodeStatus = z.looseObject({
   qkdBitsConsumed: z.number(),
   requireQkd: z.boolean(),
   stats: z.record(z.string(), z.number()),
+  heightPhases: z
+    .object({
+      heights: z.int().describe('Heights measured: the last ones decided in their first round, up to 256'),
+      proposal: PhaseMs.describe('Previous block stored → the proposal here (built, or received)'),
+      prevote: PhaseMs.describe(
+        "Proposal → this validator's prevote sent: validation, signing, the snapshot sync",
+      ),
+      precommit: PhaseMs.describe('Prevote → precommit sent: a quorum of prevotes, signing, the sync'),
+      commit: PhaseMs.describe('Precommit → block stored: a quorum of precommits, storing'),
+      total: PhaseMs.describe('Previous block stored → this block stored'),
+    })
+    .describe("Where a height's time goes on this validator (docs/consensus.md)"),
   uptimeMs: z.number(),
 });
 export type NodeStatus = z.infer<typeof NodeStatus>;

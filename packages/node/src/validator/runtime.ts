@@ -80,6 +80,7 @@ import { readSigningKey } from './keyfile.js';
 import { LinkAuth, TAG_BYTES } from './link.js';
 import { NonceSource } from './nonces.js';
 import { PeerNetwork } from './peers.js';
+import { HeightPhases } from './phases.js';
 import { decodeValue, encodeRawValue, encodeValue, sameBytes, valueDigest } from './value.js';
 
 const hashes = nativeHashes;
@@ -179,6 +180,8 @@ export class Validator {
   };
   /** Milliseconds spent, by part (status().timing): where a validator's time goes. */
   readonly timing: Record<string, number> = {};
+  /** Where each height's time goes, phase by phase (status().heightPhases). */
+  readonly #phases = new HeightPhases();
 
   #timed<T>(part: string, f: () => T): T {
     const t = performance.now();
@@ -487,6 +490,9 @@ export class Validator {
 
   async #handle(e: ConsensusEvent): Promise<void> {
     if (this.#stopping) return;
+    if (e.type === 'block' && e.round === 0) this.#phases.mark(e.height, 'proposal', performance.now());
+    else if (e.type === 'message' && e.msg.type === 'proposal' && e.msg.round === 0)
+      this.#phases.mark(e.msg.height, 'proposal', performance.now());
     const r = this.#timed('step', () => step(this.#cs, e));
     this.#cs = r.state;
     const t = performance.now();
@@ -499,6 +505,9 @@ export class Validator {
   async #act(a: ConsensusAction): Promise<void> {
     switch (a.type) {
       case 'broadcast': {
+        const m = a.msg;
+        if ((m.type === 'prevote' || m.type === 'precommit') && m.round === 0 && m.digest !== null)
+          this.#phases.mark(m.height, m.type, performance.now());
         const bytes = encodeConsensusMsg(a.msg);
         this.#net.broadcastConsensus(this.#links.keys(), bytes);
         return;
@@ -695,6 +704,9 @@ export class Validator {
       { durable: false },
     );
     this.#spent('append', t0);
+    const stored = performance.now();
+    this.#phases.stored(block.header.height, cert.round, stored);
+    this.#phases.start(block.header.height + 1, stored);
     this.#state = apply.state;
     this.#validated.clear();
     // A request to build at this height (or before) is moot now.
@@ -1010,6 +1022,7 @@ export class Validator {
       requireQkd: this.#cfg.requireQkd,
       stats: { ...this.stats },
       timing: Object.fromEntries(Object.entries(this.timing).map(([k, v]) => [k, Math.round(v)])),
+      heightPhases: this.#phases.summary(),
       uptimeMs: Date.now() - this.startedAt,
     };
   }
