@@ -432,3 +432,43 @@ describe('validator REST API under a full mempool', { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('block batching', { timeout: 60_000 }, () => {
+  test('an idle proposer waits batchMs for more; transactions already waiting at a height start go at once', async () => {
+    // One transaction per block and a 3 s batch window: a and b arrive together at an idle
+    // proposer, which waits 3 s and builds a block of a alone. b has waited through that
+    // height, so the next block takes it at once instead of after another 3 s.
+    const solo = await startSolo('qledger-api-batch-', { consensus: { batchMs: 3000, maxBlockTxs: 1 } });
+    try {
+      const client = new QledgerClient(solo.base);
+      const a = registerTx('devnet', 'alice', crypto, hashes).env;
+      const b = registerTx('devnet', 'bob', crypto, hashes).env;
+      const sent = performance.now();
+      const results = await client.submitTxsBinary([a.bytes, b.bytes]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['pending', 'pending'],
+      );
+      const when = new Map<string, { at: number; height: number }>();
+      while (when.size < 2 && performance.now() - sent < 20_000) {
+        for (const env of [a, b]) {
+          const id = toHex(env.id);
+          if (when.has(id)) continue;
+          const st = await client.tx(id);
+          if (st.status === 'committed') when.set(id, { at: performance.now(), height: st.height ?? -1 });
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const ca = when.get(toHex(a.id));
+      const cb = when.get(toHex(b.id));
+      assert.ok(ca && cb, 'both commit');
+      // The idle proposer did wait its batch window before the first block.
+      assert.ok(ca.at - sent >= 2900, `a committed ${Math.round(ca.at - sent)} ms after submission`);
+      // b went into the very next block without a second window (the bound is half of it).
+      assert.equal(cb.height, ca.height + 1);
+      assert.ok(cb.at - ca.at < 1500, `b committed ${Math.round(cb.at - ca.at)} ms after a`);
+    } finally {
+      await solo.stop();
+    }
+  });
+});
