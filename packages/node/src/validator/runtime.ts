@@ -7,9 +7,9 @@
  *
  * - Blocks: the proposer waits for at least one verified transaction, then `batchMs` more,
  *   then takes up to `maxBlockTxs`; transactions already waiting when the height starts
- *   have batched through the previous height, so then it builds at once. It also waits (up to a second) while a link's QKD key
- *   buffer is below a few tags' worth, so when key is scarce fewer, larger blocks go out
- *   and key spent per transaction falls. A validator with nothing pending lets its propose
+ *   have batched through the previous height, so then it builds at once. It also waits (up
+ *   to a second) while a link's QKD key buffer is below a few tags' worth, so when key is
+ *   scarce fewer, larger blocks go out and key spent per transaction falls. A validator with nothing pending lets its propose
  *   timeout wait too, so an idle chain makes no empty blocks and spends no key.
  * - Validation: a proposed block is decoded and applied to the state with its signature
  *   checks deferred; checks of transactions this validator already verified (on admission
