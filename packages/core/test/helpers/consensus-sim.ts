@@ -4,8 +4,9 @@
  * Virtual time, an event queue, and per-message random delay, loss, duplication and
  * reordering; partitions; crash and restart from the last persisted snapshot (half of the
  * crashes fall in the middle of a step: its actions up to a random point happen, the rest
- * never do, as when a process dies between a send and a sync); one Byzantine validator. Until `gstMs` (global stabilisation time) the network misbehaves; after it,
- * every message arrives within 50 ms and every crashed validator is back. The run checks
+ * never do, as when a process dies between a send and a sync); one Byzantine validator.
+ * Until `gstMs` (global stabilisation time) the network misbehaves; after it, every message
+ * arrives within 50 ms and every crashed validator is back. The run checks
  * safety at every commit, checks that no honest validator ever sends two different votes for
  * one height, round and kind (across its restarts too), and reports which transactions every
  * honest validator committed.
@@ -269,7 +270,8 @@ export function simulate(opts: SimOptions): SimResult {
   const later = (node: Node, ms: number, event: ConsensusEvent) =>
     q.push({ at: now + ms, kind: 'event', node: node.id, incarnation: node.incarnation, event });
 
-  const noteVote = (node: Node, msg: ConsensusMsg) => {
+  /** Records what an honest validator sends: a second, different vote is a violation. */
+  const noteSent = (node: Node, msg: ConsensusMsg) => {
     if (node.id !== byz && msg.type === 'proposal') {
       const key = `${node.id}/${msg.height}/${msg.round}`;
       const digest = toHex(sha3_256(msg.block));
@@ -287,7 +289,7 @@ export function simulate(opts: SimOptions): SimResult {
 
   const perform = (node: Node, actions: readonly ConsensusAction[]) => {
     for (const a of actions) {
-      if (a.type === 'broadcast' || a.type === 'send') noteVote(node, a.msg);
+      if (a.type === 'broadcast' || a.type === 'send') noteSent(node, a.msg);
       switch (a.type) {
         case 'broadcast':
           if (node.id === byz) byzantineSend(node.id, a.msg);
