@@ -90,8 +90,7 @@ export const NodeConfigSchema = z.strictObject({
       tickMs: z.number().int().min(100).max(600_000).default(2000),
       /** Most transactions per block (also bounded by the genesis maxBlockTxs). */
       maxBlockTxs: z.number().int().min(1).max(1_000_000).default(1000),
-      /** How long an idle proposer waits for more transactions once it has one (not when
-       * transactions were already waiting as its height started). */
+      /** How long a proposer waits for more transactions once it has one. */
       batchMs: z.number().int().min(0).max(10_000).default(2),
     })
     .default({

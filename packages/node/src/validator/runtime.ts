@@ -6,10 +6,9 @@
  * before the next height is acted on.
  *
  * - Blocks: the proposer waits for at least one verified transaction, then `batchMs` more,
- *   then takes up to `maxBlockTxs`; transactions already waiting when the height starts
- *   have batched through the previous height, so then it builds at once. It also waits (up
- *   to a second) while a link's QKD key buffer is below a few tags' worth, so when key is
- *   scarce fewer, larger blocks go out and key spent per transaction falls. A validator with nothing pending lets its propose
+ *   then takes up to `maxBlockTxs`. It also waits (up to a second) while a link's QKD key
+ *   buffer is below a few tags' worth, so when key is scarce fewer, larger blocks go out
+ *   and key spent per transaction falls. A validator with nothing pending lets its propose
  *   timeout wait too, so an idle chain makes no empty blocks and spends no key.
  * - Validation: a proposed block is decoded and applied to the state with its signature
  *   checks deferred; checks of transactions this validator already verified (on admission
@@ -521,9 +520,7 @@ export class Validator {
         return;
       case 'requestBlock':
         this.#awaiting = { height: a.height, round: a.round };
-        // Transactions that waited through the previous height have batched already: waiting
-        // `batchMs` more would only add to every height while the chain is busy.
-        this.#maybeBuild(0);
+        this.#maybeBuild();
         return;
       case 'validate':
         void this.#validate(a.height, a.digest, a.block);
@@ -583,8 +580,7 @@ export class Validator {
 
   // ---- proposing ----------------------------------------------------------------------------
 
-  /** Builds a block for the awaited round once a transaction is ready, `delay` ms later. */
-  #maybeBuild(delay = this.#cfg.consensus.batchMs): void {
+  #maybeBuild(): void {
     const want = this.#awaiting;
     if (!want || this.#building || this.#mempool.take(1, Number.MAX_SAFE_INTEGER).length === 0) return;
     this.#building = true;
@@ -630,8 +626,7 @@ export class Validator {
       this.stats.proposed++;
       this.#enqueue({ type: 'block', height: want.height, round: want.round, block: value });
     };
-    if (delay === 0) setImmediate(attempt);
-    else setTimeout(attempt, delay);
+    setTimeout(attempt, this.#cfg.consensus.batchMs);
   }
 
   // ---- validating and committing ------------------------------------------------------------
