@@ -15,8 +15,8 @@
  * Every caller answers its SAE or peer only after that, so nothing is ever handed out that a
  * crash could bring back: a key is removed in the same durable write that precedes its
  * delivery. Operations that arrive while a commit is open share it, which is what makes
- * thousands of keys per second possible with one sync per batch. secure_delete overwrites freed pages, so erased key
- * material does not linger in the database file.
+ * thousands of keys per second possible with one sync per batch. secure_delete overwrites
+ * freed pages, so erased key material does not linger in the database file.
  *
  * A stream is one direction of one link: the bytes that the KME named by `dir` hands out as
  * master. Bytes are kept in rows of at most ROW_BYTES, each deleted once used up. `alloc` is
