@@ -23,6 +23,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { schemas } from '@qledger/core/api';
 import type { DevnetProcess } from '@qledger/node';
 import {
   apiGet,
@@ -46,10 +47,7 @@ type Crypto = Awaited<ReturnType<typeof createOqsBackend>>;
 interface Status {
   height: number;
   links: { qkdBitsUsed: number; tagsSent: number; fallbackTagsSent: number }[];
-  heightPhases: { heights: number } & Record<
-    'proposal' | 'prevote' | 'precommit' | 'commit' | 'total',
-    { p50: number | null; p90: number | null }
-  >;
+  heightPhases: schemas.NodeStatus['heightPhases'];
 }
 
 /** Follows every validator's SSE stream; resolves ids once all have committed them. */

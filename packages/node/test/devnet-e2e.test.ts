@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fromHex, leaderOrder, nobleBackend, nobleHashes } from '@qledger/core';
+import type { schemas } from '@qledger/core/api';
 import {
   apiGet,
   type Client,
@@ -41,10 +42,7 @@ interface Status {
     connected: boolean;
   }[];
   stats: { roundChanges: number; synced: number };
-  heightPhases: { heights: number } & Record<
-    'proposal' | 'prevote' | 'precommit' | 'commit' | 'total',
-    { p50: number | null; p90: number | null }
-  >;
+  heightPhases: schemas.NodeStatus['heightPhases'];
 }
 
 async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
