@@ -19,7 +19,7 @@ function walk(dir, out) {
   return out;
 }
 
-const files = walk(join(root, 'packages'), [])
+const files = [...walk(join(root, 'packages'), []), ...walk(join(root, 'bench'), [])]
   .sort()
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 if (files.length === 0) {
