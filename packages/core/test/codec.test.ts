@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { type CborValue, decode, encode, fromHex, toHex } from '../src/index.js';
+import { type CborValue, concatBytes, decode, encode, fromHex, toHex, withoutMapKey } from '../src/index.js';
 
 // RFC 8949 Appendix A examples that fall inside the supported data model
 const RFC_EXAMPLES: [CborValue, string][] = [
@@ -93,6 +93,44 @@ test('round trip: decode(encode(v)) re-encodes to the same bytes for random valu
     }),
     { numRuns: 2000 },
   );
+});
+
+test('withoutMapKey gives the encoding of the map without that entry (against encoding it again)', () => {
+  const key = fc.oneof(fc.constantFrom('sig', 'a', 'body', 'v'), fc.stringMatching(/^[a-z]{0,23}$/));
+  fc.assert(
+    fc.property(fc.dictionary(key, value, { minKeys: 1, maxKeys: 30 }), fc.nat(), (m, pick) => {
+      const keys = Object.keys(m);
+      const k = keys[pick % keys.length]!;
+      const rest = Object.fromEntries(Object.entries(m).filter(([x]) => x !== k));
+      const parts = withoutMapKey(encode(m), k);
+      assert.deepEqual(concatBytes(...parts), encode(rest));
+    }),
+    { numRuns: 2000 },
+  );
+  // Integer keys sort before text ones and are skipped over; a missing key and a non-map throw.
+  const mixed = encode(
+    new Map<string | number, CborValue>([
+      [1, 'x'],
+      [-3, [1, 2]],
+      ['sig', new Uint8Array(30)],
+      ['z', null],
+    ]),
+  );
+  assert.deepEqual(
+    toHex(concatBytes(...withoutMapKey(mixed, 'sig'))),
+    toHex(
+      encode(
+        new Map<string | number, CborValue>([
+          [1, 'x'],
+          [-3, [1, 2]],
+          ['z', null],
+        ]),
+      ),
+    ),
+  );
+  assert.throws(() => withoutMapKey(encode({ a: 1 }), 'b'), /no key "b"/);
+  assert.throws(() => withoutMapKey(encode([1, 2]), 'a'), /not a map/);
+  assert.throws(() => withoutMapKey(encode({ a: 1 }), 'é'), /ASCII/);
 });
 
 test('round trip keeps values: numbers, strings, bytes, nesting', () => {

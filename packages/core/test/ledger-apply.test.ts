@@ -1,21 +1,32 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import {
   applyBlock,
   type Block,
+  concatBytes,
   DEFAULT_PARAMS,
+  DOMAIN,
   decodeBlock,
   decodeTx,
+  domainHash,
+  ECC_CURVES,
   encode,
   encodeBlock,
   equalBytes,
   hasCode,
+  KEM_ALGS,
   keyIdsCommitment,
   keyPopMessage,
   LedgerState,
+  LICENCES,
+  labelPrefix,
   merkleRoot,
+  SIG_ALGS,
+  SIG_PARAMS,
   STATE_KEYS,
   signTx,
+  TX_KINDS,
   type TxEnvelope,
 } from '../src/index.js';
 import {
@@ -348,6 +359,91 @@ test('decodeTx names the bad field, rejects unknown fields, oversize and non-can
   mustFail(() => decodeTx(noncanon, DEFAULT_PARAMS, hashes), 'TX_MALFORMED', 'tx');
   const big = { ...DEFAULT_PARAMS, maxDataBytes: 4 };
   mustFail(() => decodeTx(data(alice, 1, 'hello').bytes, big, hashes), 'TX_MALFORMED', 'tx.body.payload');
+});
+
+/** Random well-formed transactions of every kind, optional fields present or not (not signed). */
+const anyTx = (() => {
+  const name = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,20}$/);
+  const control = (c: string) =>
+    c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f);
+  const text = fc.string({ maxLength: 40 }).filter((t) => ![...t].some(control));
+  const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
+  const h32 = bytes(32, 32);
+  const nat = fc.maxSafeNat();
+  const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+  const clean = (o: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const bodies: Record<(typeof TX_KINDS)[number], fc.Arbitrary<Record<string, unknown>>> = {
+    data: fc.record({ payload: bytes(0, 300), type: opt(text) }).map(clean),
+    'identity.register': fc
+      .record({
+        sigKey: bytes(1, 64),
+        kemAlg: fc.constantFrom(...KEM_ALGS),
+        kemKey: bytes(1, 64),
+        meta: fc.dictionary(fc.stringMatching(/^[a-z0-9_.-]{1,12}$/), text, { maxKeys: 4 }),
+        ecc: opt(fc.record({ curve: fc.constantFrom(...ECC_CURVES), key: bytes(1, 65) })),
+        recovery: opt(fc.record({ alg: fc.constantFrom(...SIG_ALGS), key: bytes(1, 64) })),
+      })
+      .map(clean),
+    'identity.rotate': fc
+      .record({
+        sigAlg: fc.constantFrom(...SIG_ALGS),
+        sigKey: bytes(1, 64),
+        pop: bytes(1, 100),
+        kem: opt(fc.record({ kemAlg: fc.constantFrom(...KEM_ALGS), kemKey: bytes(1, 64) })),
+      })
+      .map(({ kem, ...r }) => ({ ...r, ...kem })),
+    'identity.revoke': fc.record({ by: fc.constantFrom('self', 'recovery'), reason: text }),
+    'trust.record': fc.record({ user: name, action: text, target: text }),
+    'dataset.register': fc.record({
+      id: name,
+      name: text,
+      licence: fc.constantFrom(...LICENCES),
+      contentHash: h32,
+      quality: fc.integer({ min: 0, max: 1_000_000 }),
+    }),
+    'dataset.verify': fc.record({ id: name, contentHash: h32 }),
+    'keyexchange.record': fc.record({
+      peer: name,
+      alg: fc.constantFrom(...KEM_ALGS, 'qkd-etsi014'),
+      bucket: nat,
+      commitment: h32,
+    }),
+    'beacon.commit': fc.record({ epoch: nat, commitment: h32 }),
+    'beacon.reveal': fc.record({ epoch: nat, value: h32, salt: h32 }),
+  };
+  return fc
+    .record({
+      kind: fc.constantFrom(...TX_KINDS),
+      alg: fc.constantFrom(...SIG_ALGS),
+      from: name,
+      seq: nat,
+      chain: name,
+    })
+    .chain((h) =>
+      fc
+        .record({
+          body: bodies[h.kind],
+          sig: SIG_PARAMS[h.alg].variableLength
+            ? bytes(1, SIG_PARAMS[h.alg].signature)
+            : bytes(SIG_PARAMS[h.alg].signature, SIG_PARAMS[h.alg].signature),
+        })
+        .map(({ body, sig }) => ({ v: 1, ...h, body, sig })),
+    );
+})();
+
+test('decodeTx cuts the unsigned bytes out of the signed ones: the same id and signing bytes as encoding them again', () => {
+  fc.assert(
+    fc.property(anyTx, (t) => {
+      const env = decodeTx(encode(t as never), DEFAULT_PARAMS, hashes);
+      const { sig: _sig, ...unsigned } = t;
+      const ref = encode(unsigned as never);
+      assert.deepEqual(env.signingBytes, concatBytes(labelPrefix(DOMAIN.TX_SIGN), ref));
+      assert.deepEqual(env.id, domainHash(hashes, DOMAIN.TX_ID, ref));
+      assert.deepEqual(encode(env.tx as never), encode(t as never));
+    }),
+    { numRuns: 1000 },
+  );
 });
 
 test('the tx id ignores the (hedged) signature; the leaf covers it', () => {

@@ -155,6 +155,22 @@ class Reader {
     }
   }
 
+  /** Moves past one item without building it (for input `decode` already accepted). */
+  skip(): void {
+    this.need(1);
+    const start = this.pos;
+    const ib = this.buf[this.pos++]!;
+    const major = ib >> 5;
+    const info = ib & 0x1f;
+    if (major === 2 || major === 3) {
+      const n = this.length(info, start); // moves past the head first
+      this.pos += n;
+    } else if (major === 4) for (let n = this.length(info, start); n > 0; n--) this.skip();
+    else if (major === 5) for (let n = 2 * this.length(info, start); n > 0; n--) this.skip();
+    else if (major < 2) this.arg(info, start);
+    // major 7 (false, true, null): the head is the item
+  }
+
   map(info: number, start: number, depth: number): CborValue {
     const n = this.length(info, start);
     const keys: (string | number | bigint)[] = [];
@@ -219,4 +235,42 @@ export function decode(bytes: Uint8Array, opts: DecodeOptions = {}): CborValue {
   if (r.pos !== bytes.length)
     fail(CODEC_ERRORS.TRAILING_BYTES, `${bytes.length - r.pos} bytes after the item`, r.pos);
   return v;
+}
+
+/**
+ * The encoding of a map without its entry under text key `key`, given `bytes`, the map's
+ * deterministic encoding (as `decode` accepts it). The entries keep their order, so the
+ * result is the deterministic encoding of the smaller map. It comes in parts to be hashed or
+ * joined (the new head, the entries before the key, the entries after it) and shares
+ * memory with `bytes`. `key` must be ASCII and shorter than 24 bytes. Throws a RangeError
+ * when `bytes` is not a map holding `key`.
+ */
+export function withoutMapKey(bytes: Uint8Array, key: string): [Uint8Array, Uint8Array, Uint8Array] {
+  if (key.length >= 24 || [...key].some((c) => c.charCodeAt(0) > 0x7f))
+    throw new RangeError('withoutMapKey: the key must be ASCII and shorter than 24 bytes');
+  const r = new Reader(bytes, 64);
+  r.need(1);
+  const ib = bytes[r.pos++]!;
+  if (ib >> 5 !== 5) throw new RangeError('withoutMapKey: not a map');
+  const n = r.length(ib & 0x1f, 0);
+  const first = r.pos;
+  for (let i = 0; i < n; i++) {
+    const kStart = r.pos;
+    r.need(1);
+    const kb = bytes[r.pos]!;
+    // A text key of this length has a one-byte head, then its bytes.
+    const isKey = kb === 0x60 + key.length && asciiString(bytes, r.pos + 1, key.length) === key;
+    r.skip();
+    r.skip();
+    if (isKey) return [mapHead(n - 1), bytes.subarray(first, kStart), bytes.subarray(r.pos)];
+  }
+  throw new RangeError(`withoutMapKey: no key ${JSON.stringify(key)}`);
+}
+
+/** The deterministic head of a map of `n` entries. */
+function mapHead(n: number): Uint8Array {
+  if (n < 24) return new Uint8Array([0xa0 + n]);
+  if (n < 0x100) return new Uint8Array([0xb8, n]);
+  if (n < 0x10000) return new Uint8Array([0xb9, n >> 8, n & 0xff]);
+  return new Uint8Array([0xba, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
 }

@@ -1,3 +1,3 @@
-export { type DecodeOptions, decode } from './decode.js';
+export { type DecodeOptions, decode, withoutMapKey } from './decode.js';
 export { encode } from './encode.js';
 export { type CborMap, type CborValue, CODEC_ERRORS } from './types.js';

@@ -4,7 +4,7 @@
  */
 import { p256 } from '@noble/curves/nist.js';
 import { concatBytes } from '../bytes.js';
-import { decode, encode } from '../codec/index.js';
+import { decode, encode, withoutMapKey } from '../codec/index.js';
 import type { CborValue } from '../codec/types.js';
 import { DOMAIN, domainHash, labelPrefix } from '../crypto/domain.js';
 import { mlKemEncapsKeyOk } from '../crypto/mlkem-checks.js';
@@ -228,7 +228,20 @@ export function decodeTx(bytes: Uint8Array, params: LedgerParams, hashes: HashSu
     const why = e instanceof QledgerError ? `${e.code}: ${e.message}` : String(e);
     throw ledgerError(LEDGER_ERRORS.TX_MALFORMED, `tx: not canonical CBOR (${why})`, { field: 'tx' });
   }
-  return envelopeOf(parseTx(value, params), bytes, hashes);
+  const tx = parseTx(value, params);
+  // The unsigned transaction's encoding is the bytes without the `sig` entry: the bytes are
+  // deterministic CBOR (decode accepts nothing else) and parseTx neither adds, drops nor
+  // changes a field, so cutting the entry out gives what encode(unsignedOf(tx)) would, without
+  // encoding again (envelopeOf, the reference, is compared with this in the tests).
+  const prefix = labelPrefix(DOMAIN.TX_SIGN);
+  const [head, before, after] = withoutMapKey(bytes, 'sig');
+  const signingBytes = new Uint8Array(prefix.length + head.length + before.length + after.length);
+  signingBytes.set(prefix);
+  signingBytes.set(head, prefix.length);
+  signingBytes.set(before, prefix.length + head.length);
+  signingBytes.set(after, prefix.length + head.length + before.length);
+  const unsigned = signingBytes.subarray(prefix.length);
+  return { tx, bytes, id: domainHash(hashes, DOMAIN.TX_ID, unsigned), signingBytes };
 }
 
 /** Signs an unsigned transaction; the result round-trips through decodeTx. */
