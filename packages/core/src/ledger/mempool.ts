@@ -3,16 +3,26 @@
  * transactions already pending (signature, sequence number, size and the kind's rules), so
  * a proposer can take any prefix and build a valid block. Pure: no clock (callers pass the
  * time), no I/O.
+ *
+ * After a block, every pending transaction must be judged again on the new state. Applying a
+ * transaction is a deterministic function of what it reads from the state and of the context
+ * (chain, parameters, height, time), so the mempool records, for each one, the entries it
+ * read and the entries it wrote. A transaction whose reads still hold the same bytes, under
+ * the same chain and parameters, and that did not look at the height or the time, would do
+ * exactly the same again: its writes are replayed instead (`replay`, on by default). The
+ * others are applied again. A data transaction reads its sender's identity and sequence
+ * number, which a committed predecessor leaves as it found them, so at saturation nearly
+ * every pending transaction is replayed.
  */
-import { toHex } from '../bytes.js';
+import { equalBytes, toHex } from '../bytes.js';
 import type { CryptoBackend, HashSuite } from '../crypto/types.js';
 import { QledgerError } from '../errors.js';
 import { isBeaconTx } from './beacon.js';
 import { chainParams } from './block.js';
 import { LEDGER_ERRORS as E, ledgerError } from './errors.js';
-import { applyTx, type SigCheck } from './rules.js';
-import type { LedgerState, StateDraft } from './state.js';
-import type { TxEnvelope } from './types.js';
+import { applyTx, type SigCheck, type TxContext } from './rules.js';
+import type { LedgerState, StateDraft, StateEntry } from './state.js';
+import type { LedgerParams, TxEnvelope } from './types.js';
 
 export interface MempoolOptions {
   /** Most transactions held at once (MEMPOOL_FULL beyond). */
@@ -21,6 +31,25 @@ export interface MempoolOptions {
   readonly maxBytes: number;
   readonly hashes: HashSuite;
   readonly crypto: CryptoBackend;
+  /**
+   * Replay a pending transaction's recorded writes after a block when nothing it depends on
+   * changed, instead of applying it again (default true; false is the plain reference).
+   */
+  readonly replay?: boolean;
+}
+
+/** What applying a pending transaction depended on and did. */
+interface Applied {
+  /** The transaction's id in hex. */
+  readonly id: string;
+  readonly reads: ReadonlyMap<string, StateEntry | null>;
+  readonly writes: ReadonlyMap<string, StateEntry | null>;
+  /** It read the height or the time. */
+  readonly clock: boolean;
+  readonly chain: string;
+  readonly params: LedgerParams;
+  /** The signature checks it asked for, when they were deferred. */
+  readonly checks: readonly SigCheck[] | undefined;
 }
 
 export class Mempool {
@@ -29,6 +58,10 @@ export class Mempool {
   private order: TxEnvelope[] = [];
   private readonly ids = new Set<string>();
   private readonly unverified = new Set<string>();
+  /** For every pending transaction. */
+  private readonly applied = new Map<TxEnvelope, Applied>();
+  /** Pending transactions carried over blocks: replayed, or applied again. */
+  readonly stats = { replayed: 0, applied: 0 };
   private bytes = 0;
   /** Pending beacon transactions: outside the limits (see add). */
   private beaconTxs = 0;
@@ -75,7 +108,7 @@ export class Mempool {
         bytes,
       });
     const deferred: SigCheck[] | undefined = opts.deferSignatures ? [] : undefined;
-    this.tryApply(this.pending, env, now, deferred);
+    this.tryApply(env, id, now, deferred);
     this.keep(env, id);
     if (deferred) this.unverified.add(id);
     return deferred ?? [];
@@ -101,28 +134,83 @@ export class Mempool {
     }
   }
 
-  /** Applies `env` on a child of `into`; `accept` may still refuse it before it is kept. */
+  /**
+   * Applies `env` on a child of the pending draft and records what it read and wrote; `accept`
+   * may still refuse it before it is kept.
+   */
   private tryApply(
-    into: StateDraft,
     env: TxEnvelope,
+    id: string,
     now: number,
     deferred?: SigCheck[],
     accept?: () => void,
   ): void {
     const { chain, params } = chainParams(this.base);
-    const child = into.child();
-    applyTx(child, env, {
+    const child = this.pending.child();
+    const reads = child.recordReads();
+    const height = this.base.height + 1;
+    const time = Math.max(now, this.base.lastTime);
+    let clock = false;
+    const ctx: TxContext = {
       chain,
       params,
-      height: this.base.height + 1,
-      time: Math.max(now, this.base.lastTime),
+      get height() {
+        clock = true;
+        return height;
+      },
+      get time() {
+        clock = true;
+        return time;
+      },
       hashes: this.opts.hashes,
       crypto: this.opts.crypto,
       index: this.order.length,
       ...(deferred ? { deferred } : {}),
-    });
+    };
+    applyTx(child, env, ctx);
     accept?.();
+    this.applied.set(env, {
+      id,
+      reads,
+      writes: child.ownWrites(),
+      clock,
+      chain,
+      params,
+      checks: deferred ? [...deferred] : undefined,
+    });
     child.commit();
+  }
+
+  /**
+   * Replays `env`'s recorded writes if applying it again would do exactly the same: the same
+   * bytes under every key it read, the same chain and parameters, no use of height or time.
+   * False when it must be applied again instead.
+   */
+  private tryReplay(
+    env: TxEnvelope,
+    a: Applied | undefined,
+    chain: string,
+    params: LedgerParams,
+    keep: ((env: TxEnvelope, checks: readonly SigCheck[]) => boolean) | undefined,
+  ): boolean {
+    if (a === undefined || a.clock || (keep && a.checks === undefined)) return false;
+    if (a.chain !== chain || a.params !== params) return false;
+    for (const [key, seen] of a.reads) {
+      const now = this.pending.entryOf(key);
+      if (now !== seen && (now === null || seen === null || !equalBytes(now.bytes, seen.bytes))) return false;
+    }
+    // The checks it would ask for again are the recorded ones, at its new place.
+    const index = this.order.length;
+    if (
+      keep &&
+      !keep(
+        env,
+        a.checks!.map((c) => ({ ...c, index })),
+      )
+    )
+      throw ledgerError(E.TX_BAD_SIGNATURE, 'the signing key changed since the transaction was admitted');
+    this.pending.putEntries(a.writes);
+    return true;
   }
 
   /**
@@ -164,25 +252,34 @@ export class Mempool {
     this.beaconTxs = 0;
     this.beaconBytes = 0;
     const dropped: { env: TxEnvelope; error: QledgerError }[] = [];
+    const { chain, params } = chainParams(state);
+    const replay = this.opts.replay !== false;
     for (const env of old) {
-      const id = toHex(env.id);
+      const a = this.applied.get(env);
+      const id = a?.id ?? toHex(env.id);
       if (gone.has(id)) {
         this.unverified.delete(id);
+        this.applied.delete(env);
         continue;
       }
       try {
-        const deferred: SigCheck[] | undefined = keep ? [] : undefined;
-        this.tryApply(this.pending, env, now, deferred, () => {
-          if (keep && deferred && !keep(env, deferred))
-            throw ledgerError(
-              E.TX_BAD_SIGNATURE,
-              'the signing key changed since the transaction was admitted',
-            );
-        });
+        if (replay && this.tryReplay(env, a, chain, params, keep)) this.stats.replayed++;
+        else {
+          this.stats.applied++;
+          const deferred: SigCheck[] | undefined = keep ? [] : undefined;
+          this.tryApply(env, id, now, deferred, () => {
+            if (keep && deferred && !keep(env, deferred))
+              throw ledgerError(
+                E.TX_BAD_SIGNATURE,
+                'the signing key changed since the transaction was admitted',
+              );
+          });
+        }
         this.keep(env, id);
       } catch (e) {
         if (!(e instanceof QledgerError)) throw e;
         this.unverified.delete(id);
+        this.applied.delete(env);
         dropped.push({ env, error: e });
       }
     }

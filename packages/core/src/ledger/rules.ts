@@ -57,6 +57,10 @@ export interface TxContext {
   readonly crypto: CryptoBackend;
   /** When set, signatures are appended here instead of checked. */
   readonly deferred?: SigCheck[];
+  /**
+   * The transaction's index in its block, for SigCheck.index only: the mempool replays a
+   * transaction without regard to it (mempool.ts), so no rule may depend on it otherwise.
+   */
   readonly index: number;
 }
 

@@ -62,7 +62,13 @@ export interface StateReader {
   get(key: string): CborValue | undefined;
 }
 
+/** Most keys a state remembers lookups of (then it starts again). */
+const LOOKUP_CACHE_MAX = 65_536;
+
 export class LedgerState implements StateReader, StateMeta {
+  /** Lookups through the layers so far (null: no entry): a key is looked up once per state. */
+  private readonly looked = new Map<string, StateEntry | null>();
+
   private constructor(
     readonly height: number,
     readonly lastHash: Uint8Array,
@@ -95,16 +101,22 @@ export class LedgerState implements StateReader, StateMeta {
   }
 
   get(key: string): CborValue | undefined {
-    return lookup(this.layer, key)?.value;
+    return this.entry(key)?.value;
   }
 
   getBytes(key: string): Uint8Array | undefined {
-    return lookup(this.layer, key)?.bytes;
+    return this.entry(key)?.bytes;
   }
 
   /** @internal */
   entry(key: string): StateEntry | undefined {
-    return lookup(this.layer, key);
+    let e = this.looked.get(key);
+    if (e === undefined) {
+      e = lookup(this.layer, key) ?? null;
+      if (this.looked.size >= LOOKUP_CACHE_MAX) this.looked.clear();
+      this.looked.set(key, e);
+    }
+    return e ?? undefined;
   }
 
   /** Every live entry, sorted by key. */
@@ -150,6 +162,8 @@ export class LedgerState implements StateReader, StateMeta {
  */
 export class StateDraft implements StateReader {
   private readonly writes = new Map<string, StateEntry | null>();
+  /** With recordReads: each key read through to the parent, with the entry seen first (null: none). */
+  private reads: Map<string, StateEntry | null> | undefined;
 
   constructor(
     private readonly base: LedgerState,
@@ -159,8 +173,35 @@ export class StateDraft implements StateReader {
   private read(key: string): StateEntry | null | undefined {
     const w = this.writes.get(key);
     if (w !== undefined) return w;
-    if (this.parent) return this.parent.read(key);
-    return this.base.entry(key);
+    const r = this.parent ? this.parent.read(key) : this.base.entry(key);
+    if (this.reads !== undefined && !this.reads.has(key)) this.reads.set(key, r ?? null);
+    return r;
+  }
+
+  /**
+   * From now on, records every key this draft reads from below it (its parent or base), with
+   * the entry it saw the first time (null for none). Reads of its own writes are not recorded:
+   * they follow from the recorded ones. Everything a computation on this draft depends on in
+   * the state is then in the map.
+   */
+  recordReads(): ReadonlyMap<string, StateEntry | null> {
+    this.reads = new Map();
+    return this.reads;
+  }
+
+  /** What this draft sees under `key` (null: nothing). */
+  entryOf(key: string): StateEntry | null {
+    return this.read(key) ?? null;
+  }
+
+  /** A copy of this draft's own writes (null: deleted). */
+  ownWrites(): Map<string, StateEntry | null> {
+    return new Map(this.writes);
+  }
+
+  /** Writes these entries as they are (from ownWrites of a draft over an equal state). */
+  putEntries(entries: ReadonlyMap<string, StateEntry | null>): void {
+    for (const [k, e] of entries) this.writes.set(k, e);
   }
 
   get(key: string): CborValue | undefined {
