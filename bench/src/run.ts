@@ -9,6 +9,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   crypto: async () => (await import('./crypto.js')).benchCrypto(),
   kme: async () => (await import('./kme.js')).benchKme(),
   ledger: async () => (await import('./ledger.js')).benchLedger(),
+  pipeline: async () => (await import('./pipeline.js')).benchPipeline(),
   qrng: async () => (await import('./qrng.js')).benchQrng(),
 };
 

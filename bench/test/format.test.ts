@@ -53,6 +53,6 @@ test('npm run bench with a bad knob or an unknown suite: exit 2 and one line say
   assert.equal(unknown.status, 2);
   assert.match(
     unknown.stderr.trim(),
-    /^usage: npm run bench -- <consensus\|consensus-sweep\|crypto\|kme\|ledger\|qrng>$/,
+    /^usage: npm run bench -- <consensus\|consensus-sweep\|crypto\|kme\|ledger\|pipeline\|qrng>$/,
   );
 });

@@ -303,7 +303,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
 }
 
 export const BENCH_USAGE = `usage: qledger bench <suite>   (source checkout only; prints JSON lines)
-  suites: consensus, consensus-sweep, crypto, kme, ledger, qrng (docs/benchmarks in each doc)`;
+  suites: consensus, consensus-sweep, crypto, kme, ledger, pipeline, qrng (docs/benchmarks in each doc)`;
 
 /** \`qledger bench SUITE\`: runs the repository's bench runner (bench/ is not shipped in packages). */
 export async function benchCommand(argv: string[]): Promise<number> {
