@@ -232,7 +232,7 @@ export function decodeTx(bytes: Uint8Array, params: LedgerParams, hashes: HashSu
   // The unsigned transaction's encoding is the bytes without the `sig` entry: the bytes are
   // deterministic CBOR (decode accepts nothing else) and parseTx neither adds, drops nor
   // changes a field, so cutting the entry out gives what encode(unsignedOf(tx)) would, without
-  // encoding again (envelopeOf, the reference, is compared with this in the tests).
+  // encoding again (a property test compares the two on random transactions of every kind).
   const prefix = labelPrefix(DOMAIN.TX_SIGN);
   const [head, before, after] = withoutMapKey(bytes, 'sig');
   const signingBytes = new Uint8Array(prefix.length + head.length + before.length + after.length);
