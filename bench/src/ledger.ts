@@ -20,7 +20,6 @@ import {
   type SigCheck,
   signTx,
   type TxEnvelope,
-  toHex,
   verifyChain,
 } from '@qledger/core';
 import {
@@ -33,6 +32,7 @@ import {
 } from '@qledger/node';
 import pg from 'pg';
 import { emit, envInt, summarize } from './format.js';
+import { senderGenesis } from './world.js';
 
 const RUNS = envInt('BENCH_RUNS', 5, 1, 1000);
 const BLOCKS = envInt('BENCH_LEDGER_BLOCKS', 8, 1, 10_000);
@@ -52,23 +52,7 @@ interface Workload {
 
 async function workload(): Promise<Workload> {
   const oqs = await createOqsBackend();
-  const signer = oqs.signer('ml-dsa-44');
-  const kem = nobleBackend.kem('ml-kem-768').keygen(new Uint8Array(64).fill(1));
-  const keys = Array.from({ length: SENDERS }, () => signer.keygen());
-  const validator = signer.keygen();
-  const genesisText = JSON.stringify({
-    chainId: 'bench',
-    time: 1_763_856_000_000,
-    validators: [{ name: 'v1', sigAlg: 'ml-dsa-44', sigKey: toHex(validator.publicKey) }],
-    identities: keys.map((k, i) => ({
-      name: `user${i}`,
-      sigAlg: 'ml-dsa-44',
-      sigKey: toHex(k.publicKey),
-      kemAlg: 'ml-kem-768',
-      kemKey: toHex(kem.publicKey),
-      meta: { org: `org${i % 3}` },
-    })),
-  });
+  const { genesisText, keys } = senderGenesis(oqs, SENDERS, 'user', (i) => ({ org: `org${i % 3}` }));
   const dir = mkdtempSync(join(tmpdir(), 'qledger-bench-'));
   const store = await openStore(join(dir, 'g.sqlite'));
   let state: LedgerState = await initStore(store, genesisText, env);

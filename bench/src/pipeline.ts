@@ -25,13 +25,12 @@ import {
   type LedgerState,
   Mempool,
   macDigest,
-  nobleBackend,
   parseGenesisText,
   type TxEnvelope,
-  toHex,
 } from '@qledger/core';
 import { createOqsBackend, dataTx, nativeHashes as hashes, initStore, openStore } from '@qledger/node';
 import { emit, envInt, summarize } from './format.js';
+import { senderGenesis } from './world.js';
 
 const RUNS = envInt('BENCH_RUNS', 5, 1, 1000);
 const SENDERS = 64;
@@ -42,21 +41,7 @@ const POOL = 3000;
 type Oqs = Awaited<ReturnType<typeof createOqsBackend>>;
 
 async function world(oqs: Oqs) {
-  const signer = oqs.signer('ml-dsa-44');
-  const kem = nobleBackend.kem('ml-kem-768').keygen(new Uint8Array(64).fill(1));
-  const keys = Array.from({ length: SENDERS }, () => signer.keygen());
-  const genesisText = JSON.stringify({
-    chainId: 'bench',
-    time: 1_763_856_000_000,
-    validators: [{ name: 'v1', sigAlg: 'ml-dsa-44', sigKey: toHex(signer.keygen().publicKey) }],
-    identities: keys.map((k, i) => ({
-      name: `c${i}`,
-      sigAlg: 'ml-dsa-44',
-      sigKey: toHex(k.publicKey),
-      kemAlg: 'ml-kem-768',
-      kemKey: toHex(kem.publicKey),
-    })),
-  });
+  const { genesisText, keys } = senderGenesis(oqs, SENDERS, 'c');
   const clients = keys.map((k, i) => ({ name: `c${i}`, keys: k, seq: 0 }));
   const payload = new TextEncoder().encode('benchmark payload of a plausible size: 64 bytes............');
   const txs = Array.from(
