@@ -17,13 +17,13 @@ import {
   type LedgerState,
   Mempool,
   parseGenesis,
-  QledgerError,
+  type QledgerError,
   type SigCheck,
   STATE_KEYS,
   type TxEnvelope,
   toHex,
 } from '../src/index.js';
-import { CHAIN, crypto, genesisJson, hashes, party, VALIDATORS } from './helpers/ledger.js';
+import { CHAIN, crypto, genesisJson, hashes, outcome, party, VALIDATORS } from './helpers/ledger.js';
 
 const PEOPLE = ['ann', 'bob', 'cat', 'dan', 'eve', 'fay'].map((n, i) => party(n, 10 + i));
 /** ann, bob, cat and dan are registered at genesis; eve and fay may register later. */
@@ -74,16 +74,6 @@ const opArb: fc.Arbitrary<Op> = fc.record({
   salt: fc.nat({ max: 255 }),
 });
 
-function code(f: () => unknown): string {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    if (e instanceof QledgerError) return e.code;
-    throw e;
-  }
-}
-
 const idsOf = (txs: readonly TxEnvelope[]) => txs.map((t) => toHex(t.id));
 const dropsOf = (d: { env: TxEnvelope; error: QledgerError }[]) =>
   d.map((x) => `${toHex(x.env.id)} ${x.error.code}`);
@@ -107,11 +97,11 @@ function run(ops: readonly Op[]): { replayed: number; applied: number } {
     pending().filter((t) => t.tx.from === name && !t.tx.kind.startsWith('beacon.')).length;
   const admit = (env: TxEnvelope) => {
     let checks: SigCheck[] = [];
-    const a = code(() => {
+    const a = outcome(() => {
       checks = fast.add(env, now, { deferSignatures: true });
     });
     let refChecks: SigCheck[] = [];
-    const b = code(() => {
+    const b = outcome(() => {
       refChecks = ref.add(env, now, { deferSignatures: true });
     });
     assert.equal(a, b, 'add');
@@ -171,7 +161,7 @@ function run(ops: readonly Op[]): { replayed: number; applied: number } {
         const s = (state.get(STATE_KEYS.seq(p.name)) as number | undefined) ?? 0;
         const intruder = fake(p.name, 'data', s, { payload: new Uint8Array([9, 9, o.salt]) }, o.salt);
         if (
-          code(() =>
+          outcome(() =>
             buildBlock(state, [intruder], { time: now, proposer: 'v1' }, { ...opts, signatures: 'defer' }),
           ) === 'ok'
         )

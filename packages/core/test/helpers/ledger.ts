@@ -127,3 +127,14 @@ export function mustFail(fn: () => unknown, code: string, field?: string): Qledg
   }
   assert.fail(`expected ${code}`);
 }
+
+/** The code of the QledgerError `fn` throws, or 'ok' when it returns. */
+export function outcome(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    assert.ok(e instanceof QledgerError, `expected QledgerError, got ${e}`);
+    return e.code;
+  }
+}
