@@ -246,8 +246,9 @@ export function decode(bytes: Uint8Array, opts: DecodeOptions = {}): CborValue {
  * when `bytes` is not a map holding `key`.
  */
 export function withoutMapKey(bytes: Uint8Array, key: string): [Uint8Array, Uint8Array, Uint8Array] {
-  if (key.length >= 24 || [...key].some((c) => c.charCodeAt(0) > 0x7f))
-    throw new RangeError('withoutMapKey: the key must be ASCII and shorter than 24 bytes');
+  let ascii = key.length < 24;
+  for (let i = 0; ascii && i < key.length; i++) ascii = key.charCodeAt(i) <= 0x7f;
+  if (!ascii) throw new RangeError('withoutMapKey: the key must be ASCII and shorter than 24 bytes');
   const r = new Reader(bytes, 64);
   r.need(1);
   const ib = bytes[r.pos++]!;
