@@ -224,6 +224,29 @@ test('encoding refuses what has no canonical form, naming the path', () => {
   assert.equal(Object.getOwnPropertyDescriptor(proto, '__proto__')?.value, 5);
 });
 
+test('toHex agrees with a digit-by-digit reference on random bytes, views and lengths past its scratch buffer, and fromHex inverts it', () => {
+  const reference = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 80 }),
+        // Past the 4,096 bytes the reused scratch buffer holds.
+        fc.uint8Array({ minLength: 4090, maxLength: 12_300 }),
+      ),
+      fc.nat(7),
+      (bytes, cut) => {
+        const view = bytes.subarray(Math.min(cut, bytes.length));
+        const hex = toHex(view);
+        assert.equal(hex, reference(view));
+        assert.deepEqual(fromHex(hex), view);
+      },
+    ),
+    { numRuns: 300 },
+  );
+  assert.equal(toHex(new Uint8Array(0)), '');
+  assert.equal(toHex(new Uint8Array([0, 9, 10, 15, 16, 160, 255])), '00090a0f10a0ff');
+});
+
 test('text strings: the ASCII fast path agrees with a fatal TextDecoder (the reference) on random bytes', () => {
   const reference = new TextDecoder('utf-8', { fatal: true });
   // A text-string head for n bytes, then the bytes: short ones take the fast path, longer
