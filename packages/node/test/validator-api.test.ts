@@ -127,6 +127,8 @@ describe('validator REST API', { timeout: 120_000 }, () => {
     );
     assert.equal((await committed(toHex(g3.id))).status, 'committed');
     assert.equal((await client.call('ready')).ready, true);
+    // Blocks reuse the envelopes decoded on admission; once committed they are let go.
+    assert.equal(v.cachedEnvelopes, 0);
   });
 
   test('identities, trust scores and datasets: get, search, pages', async () => {

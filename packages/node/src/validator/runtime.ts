@@ -715,7 +715,7 @@ export class Validator {
     const ids = block.txs.map((t) => t.id);
     for (const t of block.txs) {
       this.#verified.delete(toHex(t.id));
-      this.#envelopes.delete(bytesKey(t.bytes));
+      this.#forgetEnvelope(t);
     }
     for (const id of ids) this.#rejected.delete(toHex(id));
     // Signatures still being checked on admission are not re-judged here.
@@ -746,9 +746,20 @@ export class Validator {
   #reject(env: TxEnvelope, e: QledgerError): void {
     const id = toHex(env.id);
     this.#verified.delete(id);
-    this.#envelopes.delete(bytesKey(env.bytes));
+    this.#forgetEnvelope(env);
     if (this.#rejected.size >= REJECTED_KEPT) this.#rejected.delete(this.#rejected.keys().next().value!);
     this.#rejected.set(id, { code: e.code, message: e.message });
+  }
+
+  /**
+   * Drops `env` from the envelopes by bytes. Only envelopes admitted here were put there, under
+   * the key remembered at admission: one SHA-256 over the transaction saved per committed
+   * transaction. (A block's envelope decoded afresh was not found there, so there is nothing
+   * to drop.)
+   */
+  #forgetEnvelope(env: TxEnvelope): void {
+    const key = envelopeKeys.get(env);
+    if (key !== undefined && this.#envelopes.get(key) === env) this.#envelopes.delete(key);
   }
 
   async #decision(height: number) {
@@ -875,7 +886,9 @@ export class Validator {
     const id = toHex(env.id);
     if (this.#mempool.has(env.id)) return Promise.resolve({ id, status: 'pending' });
     const checks = this.#timed('admit', () => this.#mempool.add(env, Date.now(), { deferSignatures: true }));
-    this.#envelopes.set(bytesKey(bytes), env);
+    const key = bytesKey(bytes);
+    this.#envelopes.set(key, env);
+    envelopeKeys.set(env, key);
     return new Promise((resolve) => {
       this.#admit.push({ env, resolve: (st) => resolve({ id, ...st }) });
       this.#verified.set(id, []);
@@ -967,6 +980,11 @@ export class Validator {
     return this.#store;
   }
 
+  /** Decoded envelopes kept for blocks to reuse: pending transactions only (for tests). */
+  get cachedEnvelopes(): number {
+    return this.#envelopes.size;
+  }
+
   /** A stored transaction's id. */
   txId(bytes: Uint8Array): Uint8Array {
     return decodeTx(bytes, this.#params, hashes).id;
@@ -1032,6 +1050,9 @@ export class Validator {
 function bytesKey(bytes: Uint8Array): string {
   return oneShotHash('sha256', bytes, 'base64');
 }
+
+/** The #envelopes key (bytesKey) each admitted envelope was stored under. */
+const envelopeKeys = new WeakMap<TxEnvelope, string>();
 
 /** Deferred signature checks of transactions waiting for the pool. */
 const pendingChecks = new WeakMap<TxEnvelope, SigCheck[]>();
