@@ -752,14 +752,13 @@ export class Validator {
   }
 
   /**
-   * Drops `env` from the envelopes by bytes. Only envelopes admitted here were put there, under
-   * the key remembered at admission: one SHA-256 over the transaction saved per committed
-   * transaction. (A block's envelope decoded afresh was not found there, so there is nothing
-   * to drop.)
+   * Drops the envelope cached for `env`'s bytes. An envelope admitted here carries the key it
+   * was cached under, which saves one SHA-256 over each committed transaction. A block's
+   * envelope decoded afresh is hashed: the same bytes may have been admitted after the block
+   * arrived.
    */
   #forgetEnvelope(env: TxEnvelope): void {
-    const key = envelopeKeys.get(env);
-    if (key !== undefined && this.#envelopes.get(key) === env) this.#envelopes.delete(key);
+    this.#envelopes.delete(envelopeKeys.get(env) ?? bytesKey(env.bytes));
   }
 
   async #decision(height: number) {
