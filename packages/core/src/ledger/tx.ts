@@ -234,12 +234,7 @@ export function decodeTx(bytes: Uint8Array, params: LedgerParams, hashes: HashSu
   // changes a field, so cutting the entry out gives what encode(unsignedOf(tx)) would, without
   // encoding again (a property test compares the two on random transactions of every kind).
   const prefix = labelPrefix(DOMAIN.TX_SIGN);
-  const [head, before, after] = withoutMapKey(bytes, 'sig');
-  const signingBytes = new Uint8Array(prefix.length + head.length + before.length + after.length);
-  signingBytes.set(prefix);
-  signingBytes.set(head, prefix.length);
-  signingBytes.set(before, prefix.length + head.length);
-  signingBytes.set(after, prefix.length + head.length + before.length);
+  const signingBytes = concatBytes(prefix, ...withoutMapKey(bytes, 'sig'));
   const unsigned = signingBytes.subarray(prefix.length);
   return { tx, bytes, id: domainHash(hashes, DOMAIN.TX_ID, unsigned), signingBytes };
 }
