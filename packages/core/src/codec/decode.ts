@@ -6,6 +6,7 @@
  * value has exactly one accepted encoding — what hashing and signing need.
  */
 import { QledgerError } from '../errors.js';
+import { encodeHead } from './encode.js';
 import { type CborValue, CODEC_ERRORS } from './types.js';
 
 export interface DecodeOptions {
@@ -263,15 +264,7 @@ export function withoutMapKey(bytes: Uint8Array, key: string): [Uint8Array, Uint
     const isKey = kb === 0x60 + key.length && asciiString(bytes, r.pos + 1, key.length) === key;
     r.skip();
     r.skip();
-    if (isKey) return [mapHead(n - 1), bytes.subarray(first, kStart), bytes.subarray(r.pos)];
+    if (isKey) return [encodeHead(5, n - 1), bytes.subarray(first, kStart), bytes.subarray(r.pos)];
   }
   throw new RangeError(`withoutMapKey: no key ${JSON.stringify(key)}`);
-}
-
-/** The deterministic head of a map of `n` entries. */
-function mapHead(n: number): Uint8Array {
-  if (n < 24) return new Uint8Array([0xa0 + n]);
-  if (n < 0x100) return new Uint8Array([0xb8, n]);
-  if (n < 0x10000) return new Uint8Array([0xb9, n >> 8, n & 0xff]);
-  return new Uint8Array([0xba, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
 }

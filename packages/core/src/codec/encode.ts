@@ -197,6 +197,13 @@ function encodeValue(w: Writer, v: unknown, path: string, depth: number): void {
 /** One growing buffer for every top-level encode (encoding never re-enters encode). */
 const scratch = new Writer(4096);
 
+/** The shortest-form head of an item of major type `major` with argument `arg` (e.g. a map of `arg` entries). */
+export function encodeHead(major: number, arg: number): Uint8Array {
+  const w = new Writer(9);
+  w.head(major, arg);
+  return w.buf.subarray(0, w.len);
+}
+
 export function encode(value: CborValue): Uint8Array {
   scratch.len = 0;
   encodeValue(scratch, value, '$', 0);
