@@ -30,6 +30,7 @@ import {
   type Client,
   createOqsBackend,
   dataTx,
+  HEIGHT_PHASES,
   nativeHashes,
   registerTx,
   startDevnet,
@@ -340,7 +341,7 @@ export async function benchConsensus(): Promise<void> {
     const phases = await Promise.all(
       net.ready.validators.map(async (v) => (await apiGet<Status>(`${v.api}/v1/status`)).heightPhases),
     );
-    for (const phase of ['proposal', 'prevote', 'precommit', 'commit', 'total'] as const) {
+    for (const phase of HEIGHT_PHASES) {
       const p50s = phases.flatMap((p) => (p[phase].p50 === null ? [] : [p[phase].p50]));
       if (p50s.length > 0)
         emit({

@@ -11,3 +11,4 @@ export * from './qkd/etsi014.js';
 export * from './qrng/index.js';
 export * from './storage/index.js';
 export * from './validator/devnet-driver.js';
+export { PHASES as HEIGHT_PHASES } from './validator/phases.js';

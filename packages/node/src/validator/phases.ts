@@ -12,17 +12,13 @@
  * voted are left out: their phases do not follow this order. (A lone validator, n = 1, decides
  * in the step that builds its block, before its votes leave, so it measures no heights.)
  */
+import type { schemas } from '@qledger/core/api';
 
 export const PHASES = ['proposal', 'prevote', 'precommit', 'commit', 'total'] as const;
-export type Phase = (typeof PHASES)[number];
 type Mark = 'proposal' | 'prevote' | 'precommit';
 
-export interface PhaseFigures {
-  /** Median and 90th percentile in ms; null while no height was measured. */
-  readonly p50: number | null;
-  readonly p90: number | null;
-}
-export type HeightPhaseSummary = { readonly heights: number } & Record<Phase, PhaseFigures>;
+/** status().heightPhases, as the API schema declares it. */
+export type HeightPhaseSummary = schemas.NodeStatus['heightPhases'];
 
 export class HeightPhases {
   readonly #keep: number;
