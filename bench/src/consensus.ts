@@ -8,6 +8,9 @@
  *   latency_p50_ms / latency_p99_ms   at 100 tx/s offered, and at saturation
  *   height_phase_ms                   at 100 tx/s, per phase of a height (proposal, prevote,
  *                                     precommit, commit, total): the validators' medians
+ *   heights_per_s                     at 100 tx/s
+ *   qkd_bits_per_height_pair          at 100 tx/s: QKD key bits per height per pair of
+ *                                     validators (both directions)
  *   committed_tps                     at saturation (median of the windows)
  *   qkd_bits_per_tx                   QKD key bits taken from the KMEs (whole network, as
  *                                     master SAEs: each key counted once) per committed tx
@@ -18,7 +21,8 @@
  *   keylimited_tps                    committed tx/s when every QKD link delivers about
  *                                     1.4 kb/s (idq-clavis3 at 50 km)
  *
- * QLEDGER_BENCH_SECONDS sets the saturation window (default 15 s, three windows).
+ * QLEDGER_BENCH_SECONDS sets the saturation window (default 15 s, three windows);
+ * QLEDGER_BENCH_LOW_SECONDS the 100 tx/s phase (default 10 s).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -42,6 +46,8 @@ const CHAIN = 'devnet';
 const CLIENTS = 64;
 const WINDOW_S = envInt('QLEDGER_BENCH_SECONDS', 15, 1, 3600);
 const WINDOWS = 3;
+/** The 100 tx/s phase; a long one shows the devnet once its KME pools have reached the link rate. */
+const LOW_S = envInt('QLEDGER_BENCH_LOW_SECONDS', 10, 1, 3600);
 
 type Crypto = Awaited<ReturnType<typeof createOqsBackend>>;
 
@@ -318,10 +324,30 @@ export async function benchConsensus(): Promise<void> {
     : [];
   await withDevnet(epochArgs, async (net, tracker) => {
     const clients = await registerClients(net, crypto);
-    const perClient = Math.ceil((WINDOW_S * WINDOWS * 2500 + 1500) / CLIENTS);
+    const perClient = Math.ceil((WINDOW_S * WINDOWS * 2500 + LOW_S * 100 + 500) / CLIENTS);
     const load = sign(clients, perClient, crypto);
     // 100 tx/s offered.
-    const low = await offer(net, tracker, load, 100, 10);
+    const before = await networkTotals(net);
+    const low = await offer(net, tracker, load, 100, LOW_S);
+    const after = await networkTotals(net);
+    const lowHeights = Math.max(1, after.height - before.height);
+    // Heights a second, and the QKD key one height takes per pair of validators (both
+    // directions): with t = 128 every tag costs 128 bits whatever the block holds, so the links'
+    // key rate caps the heights a second once the KMEs' pools have drained to it.
+    emit({
+      ...base,
+      name: 'heights_per_s',
+      unit: 'heights/s',
+      load: '100 tx/s',
+      ...summarize([lowHeights / LOW_S]),
+    });
+    emit({
+      ...base,
+      name: 'qkd_bits_per_height_pair',
+      unit: 'bits',
+      load: '100 tx/s',
+      ...summarize([(after.bits - before.bits) / lowHeights / 6]),
+    });
     emit({
       ...base,
       name: 'latency_p50_ms',
