@@ -324,6 +324,9 @@ export async function benchConsensus(): Promise<void> {
     : [];
   await withDevnet(epochArgs, async (net, tracker) => {
     const clients = await registerClients(net, crypto);
+    const n = net.ready.validators.length;
+    /** Pairs of validators: each is one (undirected) link, relayed or not. */
+    const pairs = (n * (n - 1)) / 2;
     const perClient = Math.ceil((WINDOW_S * WINDOWS * 2500 + LOW_S * 100 + 500) / CLIENTS);
     const load = sign(clients, perClient, crypto);
     // 100 tx/s offered.
@@ -346,7 +349,7 @@ export async function benchConsensus(): Promise<void> {
       name: 'qkd_bits_per_height_pair',
       unit: 'bits',
       load: '100 tx/s',
-      ...summarize([(after.bits - before.bits) / lowHeights / 6]),
+      ...summarize([(after.bits - before.bits) / lowHeights / pairs]),
     });
     emit({
       ...base,
@@ -394,7 +397,7 @@ export async function benchConsensus(): Promise<void> {
       tps.push(r.committed / r.seconds);
       lat.push(...r.latencies);
       bitsPerTx.push((b.bits - a.bits) / Math.max(1, r.committed));
-      bitsPerBlockLink.push((b.bits - a.bits) / blocks / 6);
+      bitsPerBlockLink.push((b.bits - a.bits) / blocks / pairs);
       msgsPerBlock.push((b.tags - a.tags) / blocks);
     }
     if (process.env.QLEDGER_BENCH_DEBUG)

@@ -49,6 +49,13 @@ test('npm run bench with a bad knob or an unknown suite: exit 2 and one line say
     bad.stderr.trim(),
     'bench: QLEDGER_BENCH_SECONDS must be an integer from 1 to 3600, got "ten"',
   );
+  const low = bench(['consensus'], { QLEDGER_BENCH_LOW_SECONDS: '0' });
+  assert.equal(low.status, 2, low.stderr);
+  assert.equal(low.stdout, '', 'no figures, no devnet');
+  assert.equal(
+    low.stderr.trim(),
+    'bench: QLEDGER_BENCH_LOW_SECONDS must be an integer from 1 to 3600, got "0"',
+  );
   const unknown = bench(['nonesuch']);
   assert.equal(unknown.status, 2);
   assert.match(
