@@ -714,10 +714,11 @@ export class Validator {
     this.#lastProgress = performance.now();
     const ids = block.txs.map((t) => t.id);
     for (const t of block.txs) {
-      this.#verified.delete(toHex(t.id));
+      const id = toHex(t.id);
+      this.#verified.delete(id);
+      this.#rejected.delete(id);
       this.#forgetEnvelope(t);
     }
-    for (const id of ids) this.#rejected.delete(toHex(id));
     // Signatures still being checked on admission are not re-judged here.
     const dropped = this.#timed('rebase', () =>
       this.#mempool.rebase(
