@@ -194,19 +194,20 @@ export function parseTx(v: unknown, params: LedgerParams): Tx {
   } as Tx;
 }
 
-function unsignedOf(tx: Tx): UnsignedTx {
-  const { sig: _sig, ...rest } = tx;
-  return rest as UnsignedTx;
-}
-
-function envelopeOf(tx: Tx, bytes: Uint8Array, hashes: HashSuite): TxEnvelope {
-  const unsigned = encode(txToCbor(unsignedOf(tx)));
-  return {
-    tx,
-    bytes,
-    id: domainHash(hashes, DOMAIN.TX_ID, unsigned),
-    signingBytes: concatBytes(labelPrefix(DOMAIN.TX_SIGN), unsigned),
-  };
+/**
+ * The envelope of `tx`, given its signed `bytes` and the parts of its unsigned encoding: the id
+ * hashes the unsigned encoding, and the signing bytes are that encoding under the signing label.
+ */
+function envelopeOf(
+  tx: Tx,
+  bytes: Uint8Array,
+  unsigned: readonly Uint8Array[],
+  hashes: HashSuite,
+): TxEnvelope {
+  const prefix = labelPrefix(DOMAIN.TX_SIGN);
+  const signingBytes = concatBytes(prefix, ...unsigned);
+  const id = domainHash(hashes, DOMAIN.TX_ID, signingBytes.subarray(prefix.length));
+  return { tx, bytes, id, signingBytes };
 }
 
 /** Decodes and validates a transaction's canonical bytes (size, structure, static limits). */
@@ -228,15 +229,12 @@ export function decodeTx(bytes: Uint8Array, params: LedgerParams, hashes: HashSu
     const why = e instanceof QledgerError ? `${e.code}: ${e.message}` : String(e);
     throw ledgerError(LEDGER_ERRORS.TX_MALFORMED, `tx: not canonical CBOR (${why})`, { field: 'tx' });
   }
-  const tx = parseTx(value, params);
   // The unsigned transaction's encoding is the bytes without the `sig` entry: the bytes are
   // deterministic CBOR (decode accepts nothing else) and parseTx neither adds, drops nor
-  // changes a field, so cutting the entry out gives what encode(unsignedOf(tx)) would, without
-  // encoding again (a property test compares the two on random transactions of every kind).
-  const prefix = labelPrefix(DOMAIN.TX_SIGN);
-  const signingBytes = concatBytes(prefix, ...withoutMapKey(bytes, 'sig'));
-  const unsigned = signingBytes.subarray(prefix.length);
-  return { tx, bytes, id: domainHash(hashes, DOMAIN.TX_ID, unsigned), signingBytes };
+  // changes a field, so cutting the entry out gives what encoding the unsigned transaction
+  // would, without encoding again (a property test compares the two on random transactions of
+  // every kind).
+  return envelopeOf(parseTx(value, params), bytes, withoutMapKey(bytes, 'sig'), hashes);
 }
 
 /** Signs an unsigned transaction; the result round-trips through decodeTx. */
@@ -246,10 +244,12 @@ export function signTx(
   crypto: CryptoBackend,
   hashes: HashSuite,
 ): TxEnvelope {
-  const signing = concatBytes(labelPrefix(DOMAIN.TX_SIGN), encode(txToCbor(unsigned)));
-  const sig = crypto.signer(unsigned.alg).sign(signing, secretKey);
+  const unsignedBytes = encode(txToCbor(unsigned));
+  const sig = crypto
+    .signer(unsigned.alg)
+    .sign(concatBytes(labelPrefix(DOMAIN.TX_SIGN), unsignedBytes), secretKey);
   const tx = { ...unsigned, sig } as Tx;
-  return envelopeOf(tx, encode(txToCbor(tx)), hashes);
+  return envelopeOf(tx, encode(txToCbor(tx)), [unsignedBytes], hashes);
 }
 
 /** True when the envelope's signature verifies under `publicKey` with the transaction's algorithm. */
