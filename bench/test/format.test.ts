@@ -42,20 +42,18 @@ test('npm run bench with a bad knob or an unknown suite: exit 2 and one line say
       encoding: 'utf8',
       timeout: 60_000,
     });
-  const bad = bench(['consensus'], { QLEDGER_BENCH_SECONDS: 'ten' });
-  assert.equal(bad.status, 2, bad.stderr);
-  assert.equal(bad.stdout, '', 'no figures, no devnet');
-  assert.equal(
-    bad.stderr.trim(),
-    'bench: QLEDGER_BENCH_SECONDS must be an integer from 1 to 3600, got "ten"',
-  );
-  const low = bench(['consensus'], { QLEDGER_BENCH_LOW_SECONDS: '0' });
-  assert.equal(low.status, 2, low.stderr);
-  assert.equal(low.stdout, '', 'no figures, no devnet');
-  assert.equal(
-    low.stderr.trim(),
-    'bench: QLEDGER_BENCH_LOW_SECONDS must be an integer from 1 to 3600, got "0"',
-  );
+  for (const [name, value] of [
+    ['QLEDGER_BENCH_SECONDS', 'ten'],
+    ['QLEDGER_BENCH_LOW_SECONDS', '0'],
+  ] as const) {
+    const bad = bench(['consensus'], { [name]: value });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.equal(bad.stdout, '', 'no figures, no devnet');
+    assert.equal(
+      bad.stderr.trim(),
+      `bench: ${name} must be an integer from 1 to 3600, got ${JSON.stringify(value)}`,
+    );
+  }
   const unknown = bench(['nonesuch']);
   assert.equal(unknown.status, 2);
   assert.match(
