@@ -74,6 +74,7 @@ import { createEntropyMixer } from '../qrng/config.js';
 import { initStore, loadState, openStore, storedGenesis } from '../storage/open.js';
 import type { ChainStore } from '../storage/types.js';
 import { BeaconDuty } from './beacon-duty.js';
+import { checkBlockSignatures } from './block-sigs.js';
 import type { NodeConfig } from './config.js';
 import { FRAME, type FrameType } from './frames.js';
 import { readSigningKey } from './keyfile.js';
@@ -153,6 +154,8 @@ export class Validator {
   #awaiting: { height: number; round: number } | null = null;
   #building = false;
   #admit: { env: TxEnvelope; resolve: (r: TxState) => void }[] = [];
+  /** Settles when the admission check of the transactions now in #admit has finished. */
+  #admitBatch: { promise: Promise<void>; resolve: () => void } | null = null;
   #admitScheduled = false;
   #gossip: Uint8Array[] = [];
   #gossipTimer: NodeJS.Timeout | undefined;
@@ -177,6 +180,11 @@ export class Validator {
     /** Consensus snapshots written, and their bytes (the block in them dominates). */
     persists: 0,
     persistBytes: 0,
+    /** Signatures checked on admission, and those a proposed block still needed. */
+    admissionSigChecks: 0,
+    blockSigChecks: 0,
+    /** Block signatures not checked again because their admission check was under way. */
+    blockSigWaits: 0,
   };
   /** Milliseconds spent, by part (status().timing): where a validator's time goes. */
   readonly timing: Record<string, number> = {};
@@ -648,10 +656,14 @@ export class Validator {
         } else if (block.header.time > Date.now() + 10_000) {
           this.#log.warn({ height }, 'proposed block is from the future');
         } else {
-          const todo = apply.deferred.filter((c) => !this.#alreadyVerified(block.txs[c.index]!, c));
-          const bad = await this.#pool.check(todo);
-          if (bad >= 0)
-            this.#log.warn({ height, index: todo[bad]!.index }, 'proposed block has a bad signature');
+          const { bad, checked, waited } = await checkBlockSignatures(block.txs, apply.deferred, {
+            verified: (env, c) => this.#alreadyVerified(env, c),
+            admission: (env) => (pendingChecks.has(env) ? admissionDone.get(env) : undefined),
+            check: (checks) => this.#pool.check(checks),
+          });
+          this.stats.blockSigChecks += checked;
+          this.stats.blockSigWaits += waited;
+          if (bad >= 0) this.#log.warn({ height, index: bad }, 'proposed block has a bad signature');
           else if (height === this.#state.height + 1) {
             this.#validated.set(digest, { block, apply });
             valid = true;
@@ -889,6 +901,12 @@ export class Validator {
     const key = bytesKey(bytes);
     this.#envelopes.set(key, env);
     envelopeKeys.set(env, key);
+    if (!this.#admitBatch) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#admitBatch = { promise, resolve };
+    }
+    admissionDone.set(env, this.#admitBatch.promise);
     return new Promise((resolve) => {
       this.#admit.push({ env, resolve: (st) => resolve({ id, ...st }) });
       this.#verified.set(id, []);
@@ -905,6 +923,16 @@ export class Validator {
     this.#admitScheduled = false;
     const batch = this.#admit;
     this.#admit = [];
+    const done = this.#admitBatch;
+    this.#admitBatch = null;
+    try {
+      await this.#admitChecked(batch);
+    } finally {
+      done?.resolve();
+    }
+  }
+
+  async #admitChecked(batch: { env: TxEnvelope; resolve: (r: TxState) => void }[]): Promise<void> {
     const checks: SigCheck[] = [];
     const owner: number[] = [];
     batch.forEach((b, i) => {
@@ -918,6 +946,7 @@ export class Validator {
     let from = 0;
     while (from < checks.length) {
       const t = performance.now();
+      this.stats.admissionSigChecks += checks.length - from;
       const i = await this.#pool.check(checks.slice(from));
       this.#spent('verifyWall', t);
       if (i < 0) break;
@@ -1056,3 +1085,5 @@ const envelopeKeys = new WeakMap<TxEnvelope, string>();
 
 /** Deferred signature checks of transactions waiting for the pool. */
 const pendingChecks = new WeakMap<TxEnvelope, SigCheck[]>();
+/** Settles once the admission check of an envelope (passed or failed) has finished. */
+const admissionDone = new WeakMap<TxEnvelope, Promise<void>>();
