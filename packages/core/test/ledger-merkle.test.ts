@@ -9,8 +9,12 @@ import {
   nobleHashes as hashes,
   LtHash,
   lthashElement,
+  merkleLeaf,
   merkleProof,
   merkleRoot,
+  type TxEnvelope,
+  txLeaf,
+  txRoot,
   verifyMerkleProof,
 } from '../src/index.js';
 
@@ -30,6 +34,23 @@ function refRoot(items: Uint8Array[]): Uint8Array {
 }
 
 const itemsArb = fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 40 });
+
+test('txRoot over envelopes (leaves remembered per envelope) equals the reference, first and again', () => {
+  fc.assert(
+    fc.property(itemsArb, (items) => {
+      // txRoot reads only the bytes of an envelope.
+      const envs = items.map((bytes) => ({ bytes }) as unknown as TxEnvelope);
+      const first = txRoot(hashes, envs);
+      const again = txRoot(hashes, envs);
+      return equalBytes(first, refRoot(items)) && equalBytes(again, first);
+    }),
+    { numRuns: 200 },
+  );
+  const env = { bytes: new Uint8Array([1, 2, 3]) } as unknown as TxEnvelope;
+  const leaf = txLeaf(hashes, env);
+  assert.ok(equalBytes(leaf, merkleLeaf(hashes, env.bytes)));
+  assert.equal(txLeaf(hashes, env), leaf, 'the leaf is hashed once per envelope');
+});
 
 test('merkle root equals the recursive reference on random lists', () => {
   fc.assert(

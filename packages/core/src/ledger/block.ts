@@ -12,7 +12,7 @@ import { epochLength, epochOf, epochSeed, finishEpoch } from './beacon.js';
 import { LEDGER_ERRORS as E, ledgerError } from './errors.js';
 import { FieldReader, NAME_RE } from './fields.js';
 import { STATE_KEYS as K } from './keys.js';
-import { merkleRoot } from './merkle.js';
+import { txRoot } from './merkle.js';
 import { applyTx, type SigCheck } from './rules.js';
 import type { LedgerState, StateChange } from './state.js';
 import { decodeTx } from './tx.js';
@@ -247,15 +247,7 @@ export function checkLinks(
         field: 'header.txCount',
       },
     );
-  if (
-    !equalBytes(
-      merkleRoot(
-        hashes,
-        block.txs.map((t) => t.bytes),
-      ),
-      h.txRoot,
-    )
-  )
+  if (!equalBytes(txRoot(hashes, block.txs), h.txRoot))
     throw ledgerError(E.BLOCK_TX_ROOT, `block ${h.height} transaction root does not match its transactions`, {
       height: h.height,
     });
@@ -315,10 +307,7 @@ export function buildBlock(
     height,
     prev: state.lastHash,
     time,
-    txRoot: merkleRoot(
-      opts.hashes,
-      txs.map((t) => t.bytes),
-    ),
+    txRoot: txRoot(opts.hashes, txs),
     txCount: txs.length,
     stateRoot: acc.root(opts.hashes),
     proposer: tpl.proposer,
