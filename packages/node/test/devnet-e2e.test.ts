@@ -41,7 +41,7 @@ interface Status {
     badTags: number;
     connected: boolean;
   }[];
-  stats: { roundChanges: number; synced: number };
+  stats: Record<string, number> & { roundChanges: number; synced: number };
   heightPhases: schemas.NodeStatus['heightPhases'];
 }
 
@@ -153,6 +153,14 @@ describe('devnet end to end', { timeout: 600_000 }, () => {
         assert.ok(ph.total.p50! >= f.p50, `${v.name}: ${name} above the total: ${JSON.stringify(ph)}`);
       }
     }
+    // Proposals travel compact (leaves, not transactions), and every one sent was rebuilt whole.
+    const stats = await Promise.all(
+      net.ready.validators.map(async (v) => (await apiGet<Status>(`${v.api}/v1/status`)).stats),
+    );
+    const sum = (k: string) => stats.reduce((a, s) => a + (s[k] ?? 0), 0);
+    assert.ok(sum('compactSent') > 0, JSON.stringify(stats));
+    assert.ok(sum('compactCompleted') > 0 && sum('compactCompleted') <= sum('compactReceived'));
+    assert.equal(sum('faults'), 0, JSON.stringify(stats));
   });
 
   test('the QRNG beacon seeds the leader order from epoch 2: same seed in every header, proposers follow it', async () => {

@@ -1,9 +1,28 @@
-/** sameBytes, the validator's fast compare of public bytes, against core's equalBytes. */
+/** sameBytes, the validator's fast compare of public bytes, against core's equalBytes; compact values. */
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { test } from 'node:test';
-import { equalBytes } from '@qledger/core';
-import { sameBytes } from '../src/validator/value.js';
+import {
+  type BlockHeader,
+  DEFAULT_PARAMS,
+  equalBytes,
+  LEDGER_VERSION,
+  merkleLeaf,
+  nobleBackend,
+  nobleHashes,
+  QledgerError,
+  txLeaf,
+  txRoot,
+} from '@qledger/core';
+import { dataTx, registerTx } from '../src/validator/devnet-driver.js';
+import {
+  compactValue,
+  encodeRawValue,
+  encodeValue,
+  parseCompact,
+  sameBytes,
+  valueDigest,
+} from '../src/validator/value.js';
 
 test('sameBytes agrees with equalBytes on random pairs: equal, one byte changed, lengths differing, views', () => {
   let equal = 0;
@@ -37,4 +56,65 @@ test('sameBytes agrees with equalBytes on random pairs: equal, one byte changed,
     else differ++;
   }
   assert.ok(equal > 900 && differ > 900, `${equal} equal, ${differ} differing`);
+});
+
+/** A block of `n` signed transactions of one client, as a validator would build it. */
+function blockOf(n: number) {
+  const { client } = registerTx('devnet', 'bob', nobleBackend, nobleHashes);
+  const txs = Array.from({ length: n }, (_, i) =>
+    dataTx('devnet', client, new TextEncoder().encode(`payload ${i}`), nobleBackend, nobleHashes),
+  );
+  const header: BlockHeader = {
+    v: LEDGER_VERSION,
+    chain: 'devnet',
+    height: 7,
+    prev: new Uint8Array(32),
+    time: 1_763_856_000_000,
+    txRoot: txRoot(nobleHashes, txs),
+    txCount: n,
+    stateRoot: new Uint8Array(32),
+    proposer: 'v1',
+    view: 0,
+    beacon: new Uint8Array(0),
+  };
+  return { txs, value: encodeValue({ header, txs }) };
+}
+
+test('a compact value names the block by leaves; rebuilt from them it is the same value and digest', () => {
+  for (const n of [0, 1, 5]) {
+    const { txs, value } = blockOf(n);
+    const compact = compactValue(
+      value,
+      txs.map((t) => txLeaf(nobleHashes, t)),
+    );
+    const { header, leaves } = parseCompact(compact, DEFAULT_PARAMS, nobleHashes);
+    assert.equal(leaves.length, n);
+    for (const [i, l] of leaves.entries()) assert.ok(equalBytes(l, merkleLeaf(nobleHashes, txs[i]!.bytes)));
+    const rebuilt = encodeRawValue(
+      header,
+      txs.map((t) => t.bytes),
+    );
+    assert.ok(equalBytes(rebuilt, value));
+    assert.equal(valueDigest(nobleHashes, compact), valueDigest(nobleHashes, value));
+    if (n > 0) assert.ok(compact.length < value.length / 4, `${compact.length} against ${value.length}`);
+  }
+});
+
+test('a compact value whose leaves are not the header’s is refused: changed, reordered, missing, extra', () => {
+  const { txs, value } = blockOf(3);
+  const leaves = txs.map((t) => txLeaf(nobleHashes, t));
+  const flipped = leaves.map((l, i) => (i === 1 ? l.map((b, k) => (k === 0 ? b ^ 1 : b)) : l));
+  const cases: [string, Uint8Array, string][] = [
+    ['changed', compactValue(value, flipped), 'BLOCK_TX_ROOT'],
+    ['reordered', compactValue(value, [leaves[1]!, leaves[0]!, leaves[2]!]), 'BLOCK_TX_ROOT'],
+    ['missing', compactValue(value, leaves.slice(0, 2)), 'BLOCK_MALFORMED'],
+    ['extra', compactValue(value, [...leaves, leaves[0]!]), 'BLOCK_MALFORMED'],
+    ['torn', compactValue(value, leaves).subarray(0, -5), 'BLOCK_MALFORMED'],
+  ];
+  for (const [what, compact, code] of cases)
+    assert.throws(
+      () => parseCompact(compact, DEFAULT_PARAMS, nobleHashes),
+      (e: unknown) => e instanceof QledgerError && e.code === code,
+      what,
+    );
 });

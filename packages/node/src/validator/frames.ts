@@ -18,6 +18,12 @@ export const FRAME = {
   /** ML-KEM fallback key exchange, both halves signed with the validators' ML-DSA keys. */
   KEM_INIT: 6,
   KEM_RESP: 7,
+  /** A proposal whose value is compact (value.ts: leaves, not transactions), with its link tag. */
+  PROPOSAL: 8,
+  /** "Send me the transactions with these Merkle leaves" (a compact proposal's missing ones). */
+  TX_WANT: 9,
+  /** The transactions asked for by TX_WANT (self-authenticating: each matches its leaf). */
+  TX_GIVE: 10,
 } as const;
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 

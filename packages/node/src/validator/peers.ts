@@ -34,6 +34,9 @@ import {
 import { FRAME, FrameReader, type FrameType, frame } from './frames.js';
 import { fallbackSeeds, type LinkAuth, type LinkLog, type MacMemo } from './link.js';
 
+/** The frames that carry a tagged consensus message. */
+type TaggedFrame = typeof FRAME.CONSENSUS | typeof FRAME.PROPOSAL;
+
 const HIGH_WATER = 8 * 1024 * 1024;
 
 export interface PeerInfo {
@@ -57,8 +60,9 @@ export interface PeerNetworkOptions {
   readonly links: ReadonlyMap<number, LinkAuth>;
   readonly log: LinkLog & { debug(obj: object, msg: string): void };
   /** An authenticated consensus message (tag checked) from `from`. */
-  readonly onConsensus: (from: number, msg: Uint8Array) => void;
-  /** TXS, SYNC_REQ and SYNC_RESP frames. */
+  /** A consensus message whose tag checked; `compact` for a PROPOSAL frame (value.ts). */
+  readonly onConsensus: (from: number, msg: Uint8Array, compact: boolean) => void;
+  /** TXS, SYNC_REQ, SYNC_RESP, TX_WANT and TX_GIVE frames. */
   readonly onFrame: (from: number, type: FrameType, payload: Uint8Array) => void;
   readonly onConnected: (peer: number) => void;
   /** Handshake nonces (the validator's QRNG mix). */
@@ -140,13 +144,13 @@ export class PeerNetwork {
   }
 
   /** sendConsensus to each of `to`, hashing the message for its MACs once, not once per link. */
-  broadcastConsensus(to: Iterable<number>, msg: Uint8Array): void {
+  broadcastConsensus(to: Iterable<number>, msg: Uint8Array, type: TaggedFrame = FRAME.CONSENSUS): void {
     const memo: MacMemo = {};
-    for (const i of to) this.sendConsensus(i, msg, memo);
+    for (const i of to) this.sendConsensus(i, msg, memo, type);
   }
 
   /** Seal and send a consensus message (dropped when the peer is not connected). */
-  sendConsensus(to: number, msg: Uint8Array, memo?: MacMemo): void {
+  sendConsensus(to: number, msg: Uint8Array, memo?: MacMemo, type: TaggedFrame = FRAME.CONSENSUS): void {
     const p = this.#peers.get(to);
     if (!p?.ready) return;
     const link = this.#o.links.get(to)!;
@@ -156,7 +160,7 @@ export class PeerNetwork {
     if (p.queuedSends === 0) {
       const env = link.trySeal(msg, memo);
       if (env !== undefined) {
-        if (env) socket!.write(frame(FRAME.CONSENSUS, env));
+        if (env) socket!.write(frame(type, env));
         return;
       }
     }
@@ -165,7 +169,7 @@ export class PeerNetwork {
       .then(async () => {
         if (p.socket !== socket || !p.ready) return;
         const env = await link.seal(msg);
-        if (env && p.socket === socket && p.ready) socket!.write(frame(FRAME.CONSENSUS, env));
+        if (env && p.socket === socket && p.ready) socket!.write(frame(type, env));
       })
       .finally(() => {
         p.queuedSends--;
@@ -352,9 +356,10 @@ export class PeerNetwork {
       if (!p.ready) throw new QledgerError('PEER_BAD_HANDSHAKE', `frame ${type} before the key exchange`);
       switch (type) {
         case FRAME.CONSENSUS:
+        case FRAME.PROPOSAL:
           p.recvChain = p.recvChain.then(async () => {
             const msg = await link.open(payload);
-            if (msg && p.socket === socket) o.onConsensus(p.info.index, msg);
+            if (msg && p.socket === socket) o.onConsensus(p.info.index, msg, type === FRAME.PROPOSAL);
           });
           return;
         case FRAME.KEYS: {
@@ -371,6 +376,8 @@ export class PeerNetwork {
         case FRAME.TXS:
         case FRAME.SYNC_REQ:
         case FRAME.SYNC_RESP:
+        case FRAME.TX_WANT:
+        case FRAME.TX_GIVE:
           o.onFrame(p.info.index, type, payload);
           return;
         default:

@@ -17,7 +17,6 @@
  *   in batches, then gossiped to every peer in batches (they are signed, so gossip needs no
  *   link tag). Decided blocks for a validator that is behind come with their certificates.
  */
-import { hash as oneShotHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -30,6 +29,7 @@ import {
   type CommitCert,
   type ConsensusAction,
   type ConsensusEvent,
+  type ConsensusMsg,
   type ConsensusParams,
   type ConsensusState,
   type CryptoBackend,
@@ -55,6 +55,7 @@ import {
   type LedgerState,
   leaderOrder,
   Mempool,
+  merkleLeaf,
   nobleBackend,
   QledgerError,
   type SigAlg,
@@ -64,6 +65,7 @@ import {
   step,
   type TxEnvelope,
   toHex,
+  txLeaf,
   verifyCommitCert,
 } from '@qledger/core';
 import type { Logger } from 'pino';
@@ -75,6 +77,7 @@ import { initStore, loadState, openStore, storedGenesis } from '../storage/open.
 import type { ChainStore } from '../storage/types.js';
 import { BeaconDuty } from './beacon-duty.js';
 import { checkBlockSignatures } from './block-sigs.js';
+import { CompactInbox, wantedTxs } from './compact.js';
 import type { NodeConfig } from './config.js';
 import { FRAME, type FrameType } from './frames.js';
 import { readSigningKey } from './keyfile.js';
@@ -82,7 +85,7 @@ import { LinkAuth, TAG_BYTES } from './link.js';
 import { NonceSource } from './nonces.js';
 import { PeerNetwork } from './peers.js';
 import { HeightPhases } from './phases.js';
-import { decodeValue, encodeRawValue, encodeValue, sameBytes, valueDigest } from './value.js';
+import { compactValue, decodeValue, encodeRawValue, encodeValue, sameBytes, valueDigest } from './value.js';
 
 const hashes = nativeHashes;
 const SYNC_BATCH = 32;
@@ -145,12 +148,18 @@ export class Validator {
    */
   #verified = new Map<string, SigCheck[]>();
   #rejected = new Map<string, { code: string; message: string }>();
-  /** Decoded envelopes of pending transactions by a digest of their bytes: blocks reuse them. */
+  /**
+   * Decoded envelopes of pending transactions by their Merkle leaf (hex): blocks reuse them, and
+   * a compact proposal names its transactions by leaf.
+   */
   #envelopes = new Map<string, TxEnvelope>();
   readonly #known = (bytes: Uint8Array): TxEnvelope | undefined => {
-    const env = this.#envelopes.get(bytesKey(bytes));
+    const env = this.#envelopes.get(toHex(merkleLeaf(hashes, bytes)));
     return env && sameBytes(env.bytes, bytes) ? env : undefined;
   };
+  /** Blocks rebuilt from compact proposals, by digest, for their validation. */
+  #expanded = new Map<string, Block>();
+  readonly #inbox: CompactInbox;
   #awaiting: { height: number; round: number } | null = null;
   #building = false;
   #admit: { env: TxEnvelope; resolve: (r: TxState) => void }[] = [];
@@ -180,6 +189,9 @@ export class Validator {
     /** Consensus snapshots written, and their bytes (the block in them dominates). */
     persists: 0,
     persistBytes: 0,
+    /** Compact proposals sent; TX_WANT frames answered (compactIn: the receiving side's). */
+    compactSent: 0,
+    txWantServed: 0,
     /** Signatures checked on admission, and those a proposed block still needed. */
     admissionSigChecks: 0,
     blockSigChecks: 0,
@@ -233,6 +245,21 @@ export class Validator {
     this.#crypto = crypto;
     this.#pool = pool;
     this.#params = genesis.params;
+    this.#inbox = new CompactInbox({
+      params: this.#params,
+      hashes,
+      envelope: (leafHex) => this.#envelopes.get(leafHex),
+      want: (from, leaves) => this.#net.send(from, FRAME.TX_WANT, leaves),
+      deliver: (from, msg, block) => {
+        if (this.#expanded.size >= EXPANDED_MAX) this.#expanded.delete(this.#expanded.keys().next().value!);
+        this.#expanded.set(valueDigest(hashes, msg.block), block);
+        this.#enqueue({ type: 'message', from, msg });
+      },
+      refuse: (from, why) => {
+        this.stats.faults++;
+        this.#log.warn({ from: this.names[from], err: why }, 'compact proposal refused');
+      },
+    });
     this.chainId = genesis.chainId;
     this.names = genesis.validators.map((v) => v.name);
     this.name = cfg.name;
@@ -437,7 +464,7 @@ export class Validator {
       hashes,
       links: this.#links,
       log: this.#log,
-      onConsensus: (from, bytes) => this.#onConsensus(from, bytes),
+      onConsensus: (from, bytes, compact) => this.#onConsensus(from, bytes, compact),
       onFrame: (from, type, payload) => this.#onFrame(from, type, payload),
       nonce: (n) => this.#nonces.take(n),
       onConnected: (peer) => {
@@ -516,13 +543,17 @@ export class Validator {
         const m = a.msg;
         if ((m.type === 'prevote' || m.type === 'precommit') && m.round === 0 && m.digest !== null)
           this.#phases.mark(m.height, m.type, performance.now());
-        const bytes = encodeConsensusMsg(a.msg);
-        this.#net.broadcastConsensus(this.#links.keys(), bytes);
+        const compact = this.#compact(m);
+        if (compact) this.#net.broadcastConsensus(this.#links.keys(), compact, FRAME.PROPOSAL);
+        else this.#net.broadcastConsensus(this.#links.keys(), encodeConsensusMsg(m));
         return;
       }
-      case 'send':
-        this.#net.sendConsensus(a.to, encodeConsensusMsg(a.msg));
+      case 'send': {
+        const compact = this.#compact(a.msg);
+        if (compact) this.#net.sendConsensus(a.to, compact, undefined, FRAME.PROPOSAL);
+        else this.#net.sendConsensus(a.to, encodeConsensusMsg(a.msg));
         return;
+      }
       case 'schedule':
         this.#schedule(a.step, a.height, a.round, a.ms);
         return;
@@ -644,7 +675,9 @@ export class Validator {
     try {
       if (this.#validated.has(digest)) valid = true;
       else if (height === this.#state.height + 1) {
-        const block = this.#timed('decode', () => decodeValue(value, this.#params, hashes, this.#known));
+        const block =
+          this.#expanded.get(digest) ??
+          this.#timed('decode', () => decodeValue(value, this.#params, hashes, this.#known));
         const apply = this.#timed('apply', () =>
           applyBlock(this.#state, block, { hashes, crypto: this.#crypto, signatures: 'defer' }),
         );
@@ -721,6 +754,8 @@ export class Validator {
     this.#phases.start(block.header.height + 1, stored);
     this.#state = apply.state;
     this.#validated.clear();
+    this.#expanded.clear();
+    this.#inbox.committed(block.header.height);
     // A request to build at this height (or before) is moot now.
     if (this.#awaiting && this.#awaiting.height <= block.header.height) this.#awaiting = null;
     this.#lastProgress = performance.now();
@@ -765,13 +800,12 @@ export class Validator {
   }
 
   /**
-   * Drops the envelope cached for `env`'s bytes. An envelope admitted here carries the key it
-   * was cached under, which saves one SHA-256 over each committed transaction. A block's
-   * envelope decoded afresh is hashed: the same bytes may have been admitted after the block
-   * arrived.
+   * Drops the envelope cached for `env`'s bytes (the same bytes may have been admitted as
+   * another envelope after a block brought these). Leaves are remembered per envelope, so this
+   * hashes nothing for a transaction admitted or validated here.
    */
   #forgetEnvelope(env: TxEnvelope): void {
-    this.#envelopes.delete(envelopeKeys.get(env) ?? bytesKey(env.bytes));
+    this.#envelopes.delete(toHex(txLeaf(hashes, env)));
   }
 
   async #decision(height: number) {
@@ -787,17 +821,62 @@ export class Validator {
 
   // ---- messages from peers ------------------------------------------------------------------
 
-  #onConsensus(from: number, bytes: Uint8Array): void {
+  #onConsensus(from: number, bytes: Uint8Array, compact: boolean): void {
     let msg: ReturnType<typeof decodeConsensusMsg>;
     try {
       msg = decodeConsensusMsg(bytes);
+      if (compact && msg.type !== 'proposal') throw new Error(`a ${msg.type} in a PROPOSAL frame`);
     } catch (e) {
       this.stats.faults++;
       this.#log.warn({ from: this.names[from], err: (e as Error).message }, 'malformed consensus message');
       return;
     }
     if (msg.height > this.#state.height + 1) this.#askSync(from);
-    this.#enqueue({ type: 'message', from, msg });
+    if (compact && msg.type === 'proposal') this.#inbox.receive(from, msg);
+    else this.#enqueue({ type: 'message', from, msg });
+  }
+
+  // ---- compact proposals --------------------------------------------------------------------
+
+  /**
+   * The compact form of a proposal this validator sends (a PROPOSAL frame's message), or null to
+   * send it whole: its block's envelopes are those it built or validated at this height. The
+   * transactions its peers may not have yet, its own clients' not yet gossiped, leave first on
+   * the same connections, so they arrive before the proposal.
+   */
+  #compact(m: ConsensusMsg): Uint8Array | null {
+    if (m.type !== 'proposal') return null;
+    const v = this.#validated.get(valueDigest(hashes, m.block));
+    if (!v) return null;
+    this.#flushGossip();
+    this.stats.compactSent++;
+    const leaves = v.block.txs.map((t) => txLeaf(hashes, t));
+    return encodeConsensusMsg({ ...m, block: compactValue(m.block, leaves) });
+  }
+
+  /** TX_WANT: the transactions with these leaves, from the pool or this height's blocks. */
+  #giveTxs(to: number, payload: Uint8Array): void {
+    let inBlocks: Map<string, TxEnvelope> | undefined;
+    const out = wantedTxs(payload, this.#params.maxBlockTxs, (key) => {
+      const env = this.#envelopes.get(key);
+      if (env) return env;
+      inBlocks ??= new Map(
+        [...this.#validated.values()].flatMap((v) => v.block.txs.map((t) => [toHex(txLeaf(hashes, t)), t])),
+      );
+      return inBlocks.get(key);
+    });
+    this.stats.txWantServed++;
+    if (out.length) this.#net.send(to, FRAME.TX_GIVE, encode(out));
+  }
+
+  #flushGossip(): void {
+    if (this.#gossip.length === 0) return;
+    clearTimeout(this.#gossipTimer);
+    this.#gossipTimer = undefined;
+    this.#lastGossip = performance.now();
+    const payload = encode(this.#gossip);
+    this.#gossip = [];
+    for (const i of this.#links.keys()) this.#net.send(i, FRAME.TXS, payload, true);
   }
 
   #askSync(from: number): void {
@@ -824,6 +903,10 @@ export class Validator {
           }
         }
         if (refused) this.#log.debug({ from: this.names[from], refused }, 'gossiped transactions refused');
+      } else if (type === FRAME.TX_WANT) {
+        this.#giveTxs(from, payload);
+      } else if (type === FRAME.TX_GIVE) {
+        this.#inbox.give(from, payload);
       } else if (type === FRAME.SYNC_REQ) {
         const [h] = decode(payload) as [number];
         if (!Number.isSafeInteger(h) || h < 1) throw new Error('SYNC_REQ height');
@@ -898,9 +981,7 @@ export class Validator {
     const id = toHex(env.id);
     if (this.#mempool.has(env.id)) return Promise.resolve({ id, status: 'pending' });
     const checks = this.#timed('admit', () => this.#mempool.add(env, Date.now(), { deferSignatures: true }));
-    const key = bytesKey(bytes);
-    this.#envelopes.set(key, env);
-    envelopeKeys.set(env, key);
+    this.#envelopes.set(toHex(txLeaf(hashes, env)), env);
     if (!this.#admitBatch) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => (resolve = r));
@@ -985,11 +1066,7 @@ export class Validator {
     const wait = Math.max(0, this.#lastGossip + GOSSIP_MS - performance.now());
     this.#gossipTimer = setTimeout(() => {
       this.#gossipTimer = undefined;
-      this.#lastGossip = performance.now();
-      const batch = this.#gossip;
-      this.#gossip = [];
-      const payload = encode(batch);
-      for (const i of this.#links.keys()) this.#net.send(i, FRAME.TXS, payload, true);
+      this.#flushGossip();
     }, wait);
   }
 
@@ -1067,7 +1144,12 @@ export class Validator {
       qkdBitsConsumed: links.reduce((a, l) => a + l.qkdBitsOut + l.qkdBitsIn, 0),
       qkdBitsOut: links.reduce((a, l) => a + l.qkdBitsOut, 0),
       requireQkd: this.#cfg.requireQkd,
-      stats: { ...this.stats },
+      stats: {
+        ...this.stats,
+        compactReceived: this.#inbox.stats.received,
+        compactMisses: this.#inbox.stats.misses,
+        compactCompleted: this.#inbox.stats.completed,
+      },
       timing: Object.fromEntries(Object.entries(this.timing).map(([k, v]) => [k, Math.round(v)])),
       heightPhases: this.#phases.summary(),
       uptimeMs: Date.now() - this.startedAt,
@@ -1075,13 +1157,8 @@ export class Validator {
   }
 }
 
-/** A short digest of a transaction's bytes, to find its decoded envelope. */
-function bytesKey(bytes: Uint8Array): string {
-  return oneShotHash('sha256', bytes, 'base64');
-}
-
-/** The #envelopes key (bytesKey) each admitted envelope was stored under. */
-const envelopeKeys = new WeakMap<TxEnvelope, string>();
+/** Blocks rebuilt from compact proposals kept for their validation, at most. */
+const EXPANDED_MAX = 16;
 
 /** Deferred signature checks of transactions waiting for the pool. */
 const pendingChecks = new WeakMap<TxEnvelope, SigCheck[]>();

@@ -12,8 +12,10 @@ import {
   decodeTx,
   domainHash,
   encode,
+  equalBytes,
   type HashSuite,
   type LedgerParams,
+  merkleRootOfLeaves,
   QledgerError,
   type TxEnvelope,
   toHex,
@@ -92,4 +94,47 @@ export function decodeValue(
       return known?.(t) ?? decodeTx(t, params, hashes);
     }),
   };
+}
+
+/** Bytes of one Merkle leaf (SHA3-256). */
+export const LEAF_BYTES = 32;
+
+/**
+ * A proposal's compact value: `u32 header length ‖ header bytes ‖ the transactions' Merkle
+ * leaves`, 32 bytes each, in block order. Receivers hold nearly every transaction already
+ * (gossip), and find each by its leaf; the header commits to the leaves through txRoot.
+ */
+export function compactValue(value: Uint8Array, leaves: readonly Uint8Array[]): Uint8Array {
+  const { header } = split(value);
+  const out = new Uint8Array(4 + header.length + leaves.length * LEAF_BYTES);
+  new DataView(out.buffer).setUint32(0, header.length);
+  out.set(header, 4);
+  leaves.forEach((l, i) => {
+    if (l.length !== LEAF_BYTES) throw new Error('a Merkle leaf is 32 bytes');
+    out.set(l, 4 + header.length + i * LEAF_BYTES);
+  });
+  return out;
+}
+
+/**
+ * Parses a compact value and checks that its leaves are the ones its header commits to: as many
+ * as txCount, and their Merkle root is txRoot. Whoever sent it (authenticated by its link tag)
+ * therefore sent exactly one list of transactions, the one every other receiver rebuilds.
+ */
+export function parseCompact(
+  compact: Uint8Array,
+  params: LedgerParams,
+  hashes: HashSuite,
+): { header: Uint8Array; leaves: Uint8Array[] } {
+  const { header, txs: rest } = split(compact);
+  const h = decodeHeader(header);
+  if (rest.length % LEAF_BYTES !== 0)
+    throw new QledgerError('BLOCK_MALFORMED', 'compact proposal leaves are not whole 32-byte hashes');
+  const n = rest.length / LEAF_BYTES;
+  if (n > params.maxBlockTxs || n !== h.txCount)
+    throw new QledgerError('BLOCK_MALFORMED', `compact proposal has ${n} leaves, its header ${h.txCount}`);
+  const leaves = Array.from({ length: n }, (_, i) => rest.subarray(i * LEAF_BYTES, (i + 1) * LEAF_BYTES));
+  if (!equalBytes(merkleRootOfLeaves(hashes, leaves), h.txRoot))
+    throw new QledgerError('BLOCK_TX_ROOT', 'compact proposal leaves do not match its header txRoot');
+  return { header, leaves };
 }
