@@ -159,6 +159,8 @@ export class Validator {
   };
   /** Blocks rebuilt from compact proposals, by digest, for their validation. */
   #expanded = new Map<string, Block>();
+  /** The transactions of the last RECENT_BLOCKS decided blocks, newest first (for TX_WANT). */
+  #recent: (readonly TxEnvelope[])[] = [];
   readonly #inbox: CompactInbox;
   #awaiting: { height: number; round: number } | null = null;
   #building = false;
@@ -189,7 +191,7 @@ export class Validator {
     /** Consensus snapshots written, and their bytes (the block in them dominates). */
     persists: 0,
     persistBytes: 0,
-    /** Compact proposals sent; TX_WANT frames answered (compactIn: the receiving side's). */
+    /** Compact proposals sent, and TX_WANT frames answered (status() adds the inbox's counts). */
     compactSent: 0,
     txWantServed: 0,
     /** Signatures checked on admission, and those a proposed block still needed. */
@@ -756,6 +758,7 @@ export class Validator {
     this.#validated.clear();
     this.#expanded.clear();
     this.#inbox.committed(block.header.height);
+    this.#recent = [block.txs, ...this.#recent].slice(0, RECENT_BLOCKS);
     // A request to build at this height (or before) is moot now.
     if (this.#awaiting && this.#awaiting.height <= block.header.height) this.#awaiting = null;
     this.#lastProgress = performance.now();
@@ -854,14 +857,21 @@ export class Validator {
     return encodeConsensusMsg({ ...m, block: compactValue(m.block, leaves) });
   }
 
-  /** TX_WANT: the transactions with these leaves, from the pool or this height's blocks. */
+  /**
+   * TX_WANT: the transactions with these leaves, from the pool, this height's blocks or the last
+   * RECENT_BLOCKS decided ones. A TX_WANT may arrive after its block was decided without its
+   * sender: the proposer still answers it, so the sender commits the block as soon as it has it
+   * instead of waiting for a timeout and a catch-up.
+   */
   #giveTxs(to: number, payload: Uint8Array): void {
     let inBlocks: Map<string, TxEnvelope> | undefined;
     const out = wantedTxs(payload, this.#params.maxBlockTxs, (key) => {
       const env = this.#envelopes.get(key);
       if (env) return env;
       inBlocks ??= new Map(
-        [...this.#validated.values()].flatMap((v) => v.block.txs.map((t) => [toHex(txLeaf(hashes, t)), t])),
+        [...[...this.#validated.values()].map((v) => v.block.txs), ...this.#recent].flatMap((txs) =>
+          txs.map((t) => [toHex(txLeaf(hashes, t)), t]),
+        ),
       );
       return inBlocks.get(key);
     });
@@ -1159,6 +1169,8 @@ export class Validator {
 
 /** Blocks rebuilt from compact proposals kept for their validation, at most. */
 const EXPANDED_MAX = 16;
+/** Decided blocks whose transactions a validator still gives on TX_WANT. */
+const RECENT_BLOCKS = 2;
 
 /** Deferred signature checks of transactions waiting for the pool. */
 const pendingChecks = new WeakMap<TxEnvelope, SigCheck[]>();
