@@ -81,7 +81,7 @@ test('a compact proposal whose transactions are all held goes to consensus whole
   assert.equal(d.block.header.txCount, 4);
 });
 
-test('missing transactions are asked of the sender; only a TX_GIVE with the right bytes completes it', () => {
+test('missing transactions are asked for; only a TX_GIVE with the right bytes completes it', () => {
   const { txs, value, msg } = blockOf(5);
   const { box, wants, delivered } = inbox([txs[0]!, txs[2]!, txs[4]!]);
   box.receive(1, msg());
@@ -92,14 +92,13 @@ test('missing transactions are asked of the sender; only a TX_GIVE with the righ
   assert.ok(
     equalBytes(wants[0]!.leaves, new Uint8Array([...leavesOf([txs[1]!, txs[3]!]).flatMap((l) => [...l])])),
   );
-  // From another validator, or bytes that match no wanted leaf, or only part: still parked.
+  // Bytes that match no wanted leaf (another block's, one held already), or only part: parked.
   const other = blockOf(1, 8).txs[0]!;
-  box.give(3, encode([txs[1]!.bytes, txs[3]!.bytes]));
-  box.give(1, encode([other.bytes, txs[0]!.bytes]));
-  box.give(1, encode([txs[1]!.bytes]));
+  box.give(encode([other.bytes, txs[0]!.bytes]));
+  box.give(encode([txs[1]!.bytes]));
   assert.equal(delivered.length, 0);
-  // The last one: complete, in block order, the same value.
-  box.give(1, encode([txs[3]!.bytes]));
+  // The last one, from whichever peer answers: complete, in block order, the same value.
+  box.give(encode([txs[3]!.bytes]));
   assert.equal(delivered.length, 1);
   assert.equal(box.parked, 0);
   assert.ok(equalBytes(delivered[0]!.msg.block, value));
@@ -108,6 +107,36 @@ test('missing transactions are asked of the sender; only a TX_GIVE with the righ
     txs.map((t) => toHex(t.id)),
   );
   assert.deepEqual(box.stats, { received: 1, misses: 1, completed: 1 });
+});
+
+test('a parked proposal completes from gossip that arrives after it, without waiting for TX_GIVE', () => {
+  const { txs, value, msg } = blockOf(3);
+  const held = [txs[0]!];
+  const byLeaf = new Map<string, TxEnvelope>();
+  const delivered: ProposalMsg[] = [];
+  const box = new CompactInbox({
+    params: DEFAULT_PARAMS,
+    hashes: nobleHashes,
+    envelope: (k) => byLeaf.get(k),
+    want: () => {},
+    deliver: (_from, m) => delivered.push(m),
+    refuse: () => assert.fail('refused'),
+  });
+  for (const t of held) byLeaf.set(toHex(txLeaf(nobleHashes, t)), t);
+  box.receive(1, msg());
+  box.recheck();
+  assert.equal(delivered.length, 0, 'still lacks two');
+  byLeaf.set(toHex(txLeaf(nobleHashes, txs[1]!)), txs[1]!);
+  box.recheck();
+  assert.equal(delivered.length, 0, 'still lacks one');
+  byLeaf.set(toHex(txLeaf(nobleHashes, txs[2]!)), txs[2]!);
+  box.recheck();
+  assert.equal(delivered.length, 1);
+  assert.equal(box.parked, 0);
+  assert.ok(equalBytes(delivered[0]!.block, value));
+  // A TX_GIVE that comes afterwards finds nothing to complete.
+  box.give(encode(txs.map((t) => t.bytes)));
+  assert.equal(delivered.length, 1);
 });
 
 test('leaves that are not the header’s are refused and nothing is asked or delivered', () => {
@@ -139,7 +168,7 @@ test('a decided height drops what waits for it; parked proposals are bounded', (
   box.committed(7);
   assert.equal(box.parked, 0);
   // Bytes that arrive afterwards complete nothing.
-  box.give(1, encode(txs.map((t) => t.bytes)));
+  box.give(encode(txs.map((t) => t.bytes)));
   assert.equal(box.stats.completed, 0);
 });
 

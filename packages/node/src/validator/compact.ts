@@ -27,7 +27,10 @@ export interface CompactDeps {
   readonly hashes: HashSuite;
   /** The envelope this validator holds for a leaf (hex), if any. */
   readonly envelope: (leafHex: string) => TxEnvelope | undefined;
-  /** Ask `from` for the transactions with these leaves (a TX_WANT frame). */
+  /**
+   * Ask for the transactions with these leaves (a TX_WANT frame). `from` sent the proposal and
+   * holds them all; the runtime asks every connected peer, so a busy proposer is no bottleneck.
+   */
   readonly want: (from: number, leaves: Uint8Array) => void;
   /** A whole proposal for consensus, and the block it carries, already decoded. */
   readonly deliver: (from: number, msg: ProposalMsg, block: Block) => void;
@@ -88,15 +91,16 @@ export class CompactInbox {
   }
 
   /**
-   * TX_GIVE from `from`: transactions its parked proposals lacked. Bytes matching no wanted
-   * leaf, or that do not decode, are ignored; a proposal left incomplete then never reaches
-   * consensus, and its round times out as for a proposal that never came.
+   * TX_GIVE: transactions parked proposals lacked, from any peer (each is self-authenticating:
+   * it counts only where its bytes hash to a wanted leaf). Bytes matching no wanted leaf, or
+   * that do not decode, are ignored; a proposal left incomplete then never reaches consensus,
+   * and its round times out as for a proposal that never came.
    */
-  give(from: number, payload: Uint8Array): void {
+  give(payload: Uint8Array): void {
     const list = decode(payload);
     if (!Array.isArray(list) || list.length > this.#d.params.maxBlockTxs)
       throw new Error('TX_GIVE is not a list within maxBlockTxs');
-    const parked = [...this.#parked].filter(([, p]) => p.from === from);
+    const parked = [...this.#parked];
     if (parked.length === 0) return;
     for (const b of list) {
       if (!(b instanceof Uint8Array)) throw new Error('TX_GIVE holds a non-bytes item');
@@ -121,6 +125,23 @@ export class CompactInbox {
         this.#parked.delete(key);
         this.#deliver(p.from, p.msg, p.header, p.txs as TxEnvelope[]);
       }
+  }
+
+  /**
+   * Looks again among the held envelopes for what parked proposals lack. Gossip from a third
+   * validator often brings a missing transaction a moment after the proposal that needs it,
+   * long before the sender answers TX_WANT, whose event loop may be busy for a hundred ms.
+   */
+  recheck(): void {
+    for (const [key, p] of this.#parked) {
+      p.leaves.forEach((l, i) => {
+        p.txs[i] ??= this.#d.envelope(toHex(l));
+      });
+      if (p.txs.every((t) => t !== undefined)) {
+        this.#parked.delete(key);
+        this.#deliver(p.from, p.msg, p.header, p.txs as TxEnvelope[]);
+      }
+    }
   }
 
   /** Drops what waits for heights up to `height`, now decided. */

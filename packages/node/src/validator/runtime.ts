@@ -251,7 +251,11 @@ export class Validator {
       params: this.#params,
       hashes,
       envelope: (leafHex) => this.#envelopes.get(leafHex),
-      want: (from, leaves) => this.#net.send(from, FRAME.TX_WANT, leaves),
+      // Every connected peer: the first answer completes the proposal, and the proposer, the one
+      // sure to hold every transaction, may be the busiest of them.
+      want: (_from, leaves) => {
+        for (const i of this.#links.keys()) this.#net.send(i, FRAME.TX_WANT, leaves);
+      },
       deliver: (from, msg, block) => {
         if (this.#expanded.size >= EXPANDED_MAX) this.#expanded.delete(this.#expanded.keys().next().value!);
         this.#expanded.set(valueDigest(hashes, msg.block), block);
@@ -835,7 +839,9 @@ export class Validator {
       return;
     }
     if (msg.height > this.#state.height + 1) this.#askSync(from);
-    if (compact && msg.type === 'proposal') this.#inbox.receive(from, msg);
+    // A compact proposal for a height decided here is not rebuilt (that could mean asking its
+    // sender, a laggard, for a whole block): consensus only answers it with the decision.
+    if (compact && msg.type === 'proposal' && msg.height > this.#state.height) this.#inbox.receive(from, msg);
     else this.#enqueue({ type: 'message', from, msg });
   }
 
@@ -913,10 +919,11 @@ export class Validator {
           }
         }
         if (refused) this.#log.debug({ from: this.names[from], refused }, 'gossiped transactions refused');
+        if (this.#inbox.parked > 0) this.#inbox.recheck();
       } else if (type === FRAME.TX_WANT) {
         this.#giveTxs(from, payload);
       } else if (type === FRAME.TX_GIVE) {
-        this.#inbox.give(from, payload);
+        this.#inbox.give(payload);
       } else if (type === FRAME.SYNC_REQ) {
         const [h] = decode(payload) as [number];
         if (!Number.isSafeInteger(h) || h < 1) throw new Error('SYNC_REQ height');
