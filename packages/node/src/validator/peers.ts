@@ -59,8 +59,7 @@ export interface PeerNetworkOptions {
   readonly hashes: HashSuite;
   readonly links: ReadonlyMap<number, LinkAuth>;
   readonly log: LinkLog & { debug(obj: object, msg: string): void };
-  /** An authenticated consensus message (tag checked) from `from`. */
-  /** A consensus message whose tag checked; `compact` for a PROPOSAL frame (value.ts). */
+  /** A consensus message from `from` whose tag checked; `compact` for a PROPOSAL frame (value.ts). */
   readonly onConsensus: (from: number, msg: Uint8Array, compact: boolean) => void;
   /** TXS, SYNC_REQ, SYNC_RESP, TX_WANT and TX_GIVE frames. */
   readonly onFrame: (from: number, type: FrameType, payload: Uint8Array) => void;

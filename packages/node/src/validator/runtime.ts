@@ -10,9 +10,12 @@
  *   buffer is below a few tags' worth, so when key is scarce fewer, larger blocks go out
  *   and key spent per transaction falls. A validator with nothing pending lets its propose
  *   timeout wait too, so an idle chain makes no empty blocks and spends no key.
+ * - Proposals travel compact: the block's transactions by Merkle leaf (compact.ts), rebuilt
+ *   by each receiver from the transactions gossip brought, missing ones asked of the peers.
  * - Validation: a proposed block is decoded and applied to the state with its signature
  *   checks deferred; checks of transactions this validator already verified (on admission
- *   or gossip) are skipped, the rest run on the worker pool.
+ *   or gossip) are skipped, those whose admission check is under way are waited for
+ *   (block-sigs.ts), the rest run on the worker pool.
  * - Transactions: admitted to the mempool with their signatures checked on the worker pool
  *   in batches, then gossiped to every peer in batches (they are signed, so gossip needs no
  *   link tag). Decided blocks for a validator that is behind come with their certificates.
