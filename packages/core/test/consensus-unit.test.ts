@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sha3_256 } from '@noble/hashes/sha3.js';
 import {
+  afterCatchUp,
   type ConsensusAction,
   type ConsensusEvent,
   coalescePersists,
@@ -227,6 +228,57 @@ test('a late vote for the decided block is answered with the decision only when 
   const restarted = step(initialState(params(0), 1), { type: 'start' }).state;
   s = restarted;
   assert.equal(answers(1, late(1, 'precommit', 0, digest)), 1);
+});
+
+test('a validator that catches up from decided blocks keeps what it heard of the next height, and decides it without a timeout', () => {
+  const block = utf8('height one');
+  const digest = simCrypto(0, secrets).digest(block);
+  const p = params(0);
+  const proposer = p.proposer(1, 0);
+  const precommit = (v: number) => ({
+    type: 'message' as const,
+    from: v,
+    msg: {
+      type: 'precommit' as const,
+      height: 1,
+      round: 0,
+      digest,
+      sig: simCrypto(v, secrets).sign(votePayload('precommit', 'unit', 1, 0, digest)),
+    },
+  });
+  // At height 0, height 1's proposal and a quorum of its precommits arrive: kept for later.
+  let s = step(initialState(p, 0), { type: 'start' }).state;
+  const heard: ConsensusEvent[] = [
+    {
+      type: 'message',
+      from: proposer,
+      msg: { type: 'proposal', height: 1, round: 0, validRound: -1, block },
+    },
+    ...[1, 2, 3].map(precommit),
+  ];
+  for (const e of heard) s = step(s, e).state;
+  // Height 0 then arrives as a decided block from a peer (not through this state machine).
+  const { state, replay } = afterCatchUp(s, 1);
+  assert.equal(state.height, 1);
+  assert.equal(replay.length, 4);
+  const run = (events: readonly ConsensusEvent[]) => {
+    let st = step(state, { type: 'start' }).state;
+    const actions: ConsensusAction[] = [];
+    for (const e of events) {
+      const r = step(st, e);
+      st = r.state;
+      actions.push(...r.actions);
+    }
+    const r = step(st, { type: 'validated', height: 1, digest, valid: true });
+    return [...actions, ...r.actions];
+  };
+  const decided = run(replay);
+  assert.ok(decided.some((a) => a.type === 'validate' && a.height === 1));
+  assert.ok(decided.some((a) => a.type === 'commit' && a.height === 1));
+  // Without them, nothing happens until a timeout.
+  assert.ok(!run([]).some((a) => a.type === 'commit' || a.type === 'validate'));
+  // Caught up further than the next height: nothing it heard applies.
+  assert.equal(afterCatchUp(s, 2).replay.length, 0);
 });
 
 test('coalescePersists keeps the last snapshot of a step, and no message leaves before a snapshot as new as the one it followed', () => {

@@ -200,6 +200,24 @@ export interface StepResult {
   readonly actions: readonly ConsensusAction[];
 }
 
+/**
+ * A validator that caught up to `height` from decided blocks (not by its own decisions): a
+ * fresh state there, and the messages of that height it had already heard while one height
+ * behind (its next-height buffer), to be stepped again after `start`. A fresh state alone
+ * would drop them, and the validator would wait out a round timeout for what it had heard.
+ */
+export function afterCatchUp(
+  s: ConsensusState,
+  height: number,
+): { state: ConsensusState; replay: ConsensusEvent[] } {
+  return {
+    state: initialState(s.params, height),
+    replay: s.next
+      .filter((m) => m.msg.height === height)
+      .map((m) => ({ type: 'message' as const, from: m.from, msg: m.msg })),
+  };
+}
+
 /** A validator at `height` (the next to decide), or where its snapshot left it. */
 export function initialState(params: ConsensusParams, height: number, snapshot?: Snapshot): ConsensusState {
   const s: Mutable = {

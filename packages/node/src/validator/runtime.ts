@@ -25,6 +25,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import {
   type ApplyResult,
+  afterCatchUp,
   applyBlock,
   type Block,
   blockHash,
@@ -984,8 +985,10 @@ export class Validator {
     this.stats.synced += applied;
     this.#log.info({ from: this.names[from], applied, height: this.#state.height }, 'caught up from a peer');
     this.#awaiting = null;
-    this.#cs = initialState(this.#cparams, this.#state.height + 1);
+    const { state, replay } = afterCatchUp(this.#cs, this.#state.height + 1);
+    this.#cs = state;
     await this.#handle({ type: 'start' });
+    for (const e of replay) await this.#handle(e);
     if (list.length === SYNC_BATCH) this.#askSync(from);
   }
 
