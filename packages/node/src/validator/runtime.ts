@@ -843,10 +843,18 @@ export class Validator {
       return;
     }
     if (msg.height > this.#state.height + 1) this.#askSync(from);
-    // A compact proposal for a height decided here is not rebuilt (that could mean asking its
-    // sender, a laggard, for a whole block): consensus only answers it with the decision.
-    if (compact && msg.type === 'proposal' && msg.height > this.#state.height) this.#inbox.receive(from, msg);
-    else this.#enqueue({ type: 'message', from, msg });
+    if (compact && msg.type === 'proposal') {
+      // Rebuilt only for a height consensus may act on: the one under way or the next, which it
+      // keeps for later (one more while a decided block is being stored, when the stored
+      // height lags consensus by one). For a decided height, consensus only answers with the
+      // decision, so it gets the message as it came; one further ahead it would drop, so it is
+      // dropped here. Rebuilding those could mean asking the peers for whole blocks.
+      const h = this.#state.height;
+      if (msg.height <= h) this.#enqueue({ type: 'message', from, msg });
+      else if (msg.height <= h + 3) this.#inbox.receive(from, msg);
+      return;
+    }
+    this.#enqueue({ type: 'message', from, msg });
   }
 
   // ---- compact proposals --------------------------------------------------------------------
