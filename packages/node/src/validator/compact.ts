@@ -11,7 +11,6 @@ import {
   decode,
   decodeHeader,
   decodeTx,
-  equalBytes,
   type HashSuite,
   type LedgerParams,
   merkleLeaf,
@@ -102,23 +101,29 @@ export class CompactInbox {
       throw new Error('TX_GIVE is not a list within maxBlockTxs');
     const parked = [...this.#parked];
     if (parked.length === 0) return;
+    // Where each missing leaf goes: one lookup per given transaction, whatever the block size.
+    const wanted = new Map<string, { p: Parked; i: number }[]>();
+    for (const [, p] of parked)
+      p.leaves.forEach((l, i) => {
+        if (p.txs[i] !== undefined) return;
+        const k = toHex(l);
+        const slots = wanted.get(k);
+        if (slots) slots.push({ p, i });
+        else wanted.set(k, [{ p, i }]);
+      });
     for (const b of list) {
       if (!(b instanceof Uint8Array)) throw new Error('TX_GIVE holds a non-bytes item');
-      const leaf = merkleLeaf(this.#d.hashes, b);
-      let env: TxEnvelope | null | undefined;
-      for (const [, p] of parked)
-        p.leaves.forEach((l, i) => {
-          if (p.txs[i] !== undefined || env === null || !equalBytes(l, leaf)) return;
-          if (env === undefined) {
-            try {
-              env = decodeTx(b, this.#d.params, this.#d.hashes);
-            } catch {
-              env = null;
-              return;
-            }
-          }
-          p.txs[i] = env;
-        });
+      const k = toHex(merkleLeaf(this.#d.hashes, b));
+      const slots = wanted.get(k);
+      if (!slots) continue;
+      wanted.delete(k);
+      let env: TxEnvelope;
+      try {
+        env = decodeTx(b, this.#d.params, this.#d.hashes);
+      } catch {
+        continue;
+      }
+      for (const { p, i } of slots) p.txs[i] = env;
     }
     for (const [key, p] of parked)
       if (p.txs.every((t) => t !== undefined)) {
