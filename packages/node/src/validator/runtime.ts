@@ -878,8 +878,8 @@ export class Validator {
   /**
    * TX_WANT: the transactions with these leaves, from the pool, this height's blocks or the last
    * RECENT_BLOCKS decided ones. A TX_WANT may arrive after its block was decided without its
-   * sender: the proposer still answers it, so the sender commits the block as soon as it has it
-   * instead of waiting for a timeout and a catch-up.
+   * sender: it is still answered, so the sender commits the block as soon as it has it instead
+   * of waiting for a timeout and a catch-up.
    */
   #giveTxs(to: number, payload: Uint8Array): void {
     let inBlocks: Map<string, TxEnvelope> | undefined;
