@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nobleBackend, nobleHashes, type SigCheck, type TxEnvelope } from '@qledger/core';
+import type { SigCheck, TxEnvelope } from '@qledger/core';
 import { SignaturePool } from '../src/ledger/sig-pool.js';
 import { checkBlockSignatures } from '../src/validator/block-sigs.js';
-import { dataTx, registerTx } from '../src/validator/devnet-driver.js';
+import { signedBlock } from './helpers/blocks.js';
 
 /** Four signed transactions of one client and their signature checks, as a block would need. */
 function block(): { txs: TxEnvelope[]; checks: SigCheck[] } {
-  const { client } = registerTx('devnet', 'alice', nobleBackend, nobleHashes);
-  const txs = [0, 1, 2, 3].map((i) =>
-    dataTx('devnet', client, new TextEncoder().encode(`tx ${i}`), nobleBackend, nobleHashes),
-  );
+  const { client, txs } = signedBlock(4);
   const checks = txs.map(
     (t, index): SigCheck => ({
       alg: 'ml-dsa-44',

@@ -3,41 +3,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   type Block,
-  type BlockHeader,
   DEFAULT_PARAMS,
   encode,
   equalBytes,
-  LEDGER_VERSION,
-  nobleBackend,
   nobleHashes,
   type TxEnvelope,
   toHex,
   txLeaf,
-  txRoot,
 } from '@qledger/core';
 import { CompactInbox, PARKED_MAX, type ProposalMsg, wantedTxs } from '../src/validator/compact.js';
-import { dataTx, registerTx } from '../src/validator/devnet-driver.js';
-import { compactValue, encodeValue } from '../src/validator/value.js';
+import { compactValue } from '../src/validator/value.js';
+import { signedBlock } from './helpers/blocks.js';
 
 function blockOf(n: number, height = 7) {
-  const { client } = registerTx('devnet', `c${height}`, nobleBackend, nobleHashes);
-  const txs = Array.from({ length: n }, (_, i) =>
-    dataTx('devnet', client, new TextEncoder().encode(`payload ${i}`), nobleBackend, nobleHashes),
-  );
-  const header: BlockHeader = {
-    v: LEDGER_VERSION,
-    chain: 'devnet',
-    height,
-    prev: new Uint8Array(32),
-    time: 1_763_856_000_000,
-    txRoot: txRoot(nobleHashes, txs),
-    txCount: n,
-    stateRoot: new Uint8Array(32),
-    proposer: 'v1',
-    view: 0,
-    beacon: new Uint8Array(0),
-  };
-  const value = encodeValue({ header, txs });
+  const { txs, value } = signedBlock(n, height);
   const msg = (round = 0, block = compactValue(value, leavesOf(txs))): ProposalMsg => ({
     type: 'proposal',
     height,

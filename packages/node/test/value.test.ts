@@ -2,27 +2,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { test } from 'node:test';
-import {
-  type BlockHeader,
-  DEFAULT_PARAMS,
-  equalBytes,
-  LEDGER_VERSION,
-  merkleLeaf,
-  nobleBackend,
-  nobleHashes,
-  QledgerError,
-  txLeaf,
-  txRoot,
-} from '@qledger/core';
-import { dataTx, registerTx } from '../src/validator/devnet-driver.js';
+import { DEFAULT_PARAMS, equalBytes, merkleLeaf, nobleHashes, QledgerError, txLeaf } from '@qledger/core';
 import {
   compactValue,
   encodeRawValue,
-  encodeValue,
   parseCompact,
   sameBytes,
   valueDigest,
 } from '../src/validator/value.js';
+import { signedBlock } from './helpers/blocks.js';
 
 test('sameBytes agrees with equalBytes on random pairs: equal, one byte changed, lengths differing, views', () => {
   let equal = 0;
@@ -58,31 +46,9 @@ test('sameBytes agrees with equalBytes on random pairs: equal, one byte changed,
   assert.ok(equal > 900 && differ > 900, `${equal} equal, ${differ} differing`);
 });
 
-/** A block of `n` signed transactions of one client, as a validator would build it. */
-function blockOf(n: number) {
-  const { client } = registerTx('devnet', 'bob', nobleBackend, nobleHashes);
-  const txs = Array.from({ length: n }, (_, i) =>
-    dataTx('devnet', client, new TextEncoder().encode(`payload ${i}`), nobleBackend, nobleHashes),
-  );
-  const header: BlockHeader = {
-    v: LEDGER_VERSION,
-    chain: 'devnet',
-    height: 7,
-    prev: new Uint8Array(32),
-    time: 1_763_856_000_000,
-    txRoot: txRoot(nobleHashes, txs),
-    txCount: n,
-    stateRoot: new Uint8Array(32),
-    proposer: 'v1',
-    view: 0,
-    beacon: new Uint8Array(0),
-  };
-  return { txs, value: encodeValue({ header, txs }) };
-}
-
 test('a compact value names the block by leaves; rebuilt from them it is the same value and digest', () => {
   for (const n of [0, 1, 5]) {
-    const { txs, value } = blockOf(n);
+    const { txs, value } = signedBlock(n);
     const compact = compactValue(
       value,
       txs.map((t) => txLeaf(nobleHashes, t)),
@@ -101,7 +67,7 @@ test('a compact value names the block by leaves; rebuilt from them it is the sam
 });
 
 test('a compact value whose leaves are not the header’s is refused: changed, reordered, missing, extra', () => {
-  const { txs, value } = blockOf(3);
+  const { txs, value } = signedBlock(3);
   const leaves = txs.map((t) => txLeaf(nobleHashes, t));
   const flipped = leaves.map((l, i) => (i === 1 ? l.map((b, k) => (k === 0 ? b ^ 1 : b)) : l));
   const cases: [string, Uint8Array, string][] = [
