@@ -8,6 +8,7 @@
 import {
   type Block,
   type ConsensusMsg,
+  concatBytes,
   decode,
   decodeHeader,
   decodeTx,
@@ -82,11 +83,7 @@ export class CompactInbox {
     if (!this.#parked.has(key) && this.#parked.size >= PARKED_MAX)
       this.#parked.delete(this.#parked.keys().next().value!);
     this.#parked.set(key, { from, msg, header: parsed.header, leaves: parsed.leaves, txs });
-    const want = new Uint8Array(missing.length * LEAF_BYTES);
-    missing.forEach((l, i) => {
-      want.set(l, i * LEAF_BYTES);
-    });
-    this.#d.want(from, want);
+    this.#d.want(from, concatBytes(...missing));
   }
 
   /**

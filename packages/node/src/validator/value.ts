@@ -6,6 +6,7 @@
 import {
   type Block,
   type CborValue,
+  concatBytes,
   DOMAIN,
   decode,
   decodeHeader,
@@ -40,12 +41,14 @@ export function encodeValue(block: Block): Uint8Array {
 
 /** A value from stored parts: canonical header bytes and raw transactions. */
 export function encodeRawValue(header: Uint8Array, txBytes: readonly Uint8Array[]): Uint8Array {
-  const txs = encode([...txBytes]);
-  const out = new Uint8Array(4 + header.length + txs.length);
-  new DataView(out.buffer).setUint32(0, header.length);
-  out.set(header, 4);
-  out.set(txs, 4 + header.length);
-  return out;
+  return withHeader(header, encode([...txBytes]));
+}
+
+/** `u32 header length ‖ header ‖ rest`: a value, whole or compact. */
+function withHeader(header: Uint8Array, ...rest: readonly Uint8Array[]): Uint8Array {
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, header.length);
+  return concatBytes(len, header, ...rest);
 }
 
 function split(value: Uint8Array): { header: Uint8Array; txs: Uint8Array } {
@@ -105,15 +108,7 @@ export const LEAF_BYTES = 32;
  * (gossip), and find each by its leaf; the header commits to the leaves through txRoot.
  */
 export function compactValue(value: Uint8Array, leaves: readonly Uint8Array[]): Uint8Array {
-  const { header } = split(value);
-  const out = new Uint8Array(4 + header.length + leaves.length * LEAF_BYTES);
-  new DataView(out.buffer).setUint32(0, header.length);
-  out.set(header, 4);
-  leaves.forEach((l, i) => {
-    if (l.length !== LEAF_BYTES) throw new Error('a Merkle leaf is 32 bytes');
-    out.set(l, 4 + header.length + i * LEAF_BYTES);
-  });
-  return out;
+  return withHeader(split(value).header, ...leaves);
 }
 
 /**
