@@ -151,6 +151,17 @@ test('a decided height drops what waits for it; parked proposals are bounded', (
   assert.equal(box.stats.completed, 0);
 });
 
+test('a malformed TX_GIVE is refused with a message naming the frame, and completes nothing', () => {
+  const { txs, msg } = blockOf(2);
+  const { box, delivered } = inbox([]);
+  box.receive(1, msg());
+  const tooMany = Array.from({ length: DEFAULT_PARAMS.maxBlockTxs + 1 }, () => txs[0]!.bytes);
+  for (const bad of [encode('not a list'), encode([txs[0]!.bytes, 7]), encode(tooMany)])
+    assert.throws(() => box.give(bad), /TX_GIVE/);
+  assert.equal(delivered.length, 0);
+  assert.equal(box.parked, 1);
+});
+
 test('TX_WANT is answered with the known transactions only; a malformed one is refused', () => {
   const { txs } = blockOf(3);
   const byLeaf = new Map(txs.slice(0, 2).map((t) => [toHex(txLeaf(nobleHashes, t)), t]));
