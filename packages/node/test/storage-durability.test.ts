@@ -53,11 +53,48 @@ describe('durable: false on SQLite', () => {
         inside = await sync();
       });
       assert.equal(inside, 2, 'an ordinary transaction stays FULL');
+      // A write on its own (the consensus snapshot is saved so) is a durable transaction too.
+      const before = db.durableCommits;
+      await db.query('INSERT INTO t VALUES ($1, $2)', [4, new Uint8Array([4])]);
+      await db.insertMany('t', ['k', 'v'], [[5, new Uint8Array([5])]]);
+      assert.equal(db.durableCommits, before + 2, 'each lone write was a FULL commit of its own');
       // A store opened NORMAL is not raised to FULL by a relaxed transaction.
       const normal = new SqliteDriver(join(dir, 'y.sqlite'), { synchronous: 'NORMAL' });
       await normal.transaction(async () => {}, { durable: false });
       assert.equal(await sync(normal), 1);
       await normal.close();
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a write on its own waits for the transaction under way instead of joining it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qledger-durable-'));
+    const db = new SqliteDriver(join(dir, 'x.sqlite'));
+    try {
+      await db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY)');
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let opened!: () => void;
+      const inside = new Promise<void>((r) => (opened = r));
+      const first = db.transaction(async (tx) => {
+        await tx.query('INSERT INTO t VALUES ($1)', [1]);
+        opened();
+        await held;
+        throw new Error('rolled back');
+      });
+      await inside; // the transaction is open on the connection
+      const lone = db.query('INSERT INTO t VALUES ($1)', [2]);
+      await new Promise((r) => setTimeout(r, 20));
+      release();
+      await assert.rejects(first, /rolled back/);
+      await lone;
+      assert.deepEqual(
+        (await db.query<{ k: number }>('SELECT k FROM t')).map((r) => r.k),
+        [2],
+        'the lone write survived the rollback of the transaction it would have slipped into',
+      );
     } finally {
       await db.close();
       rmSync(dir, { recursive: true, force: true });

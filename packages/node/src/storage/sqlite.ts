@@ -31,6 +31,10 @@ export class SqliteDriver implements SqlDriver {
   private readonly cache = new Map<string, Database.Statement>();
   private lock: Promise<void> = Promise.resolve();
   private readonly synchronous: 'FULL' | 'NORMAL';
+  /** What a transaction's callback gets: this connection's statements, run inside it. */
+  private readonly inside: SqlDriver;
+  /** Commits that waited for the disk (tests: which writes were durable). */
+  durableCommits = 0;
 
   constructor(file: string, opts: SqliteOptions = {}) {
     this.db = new Database(file);
@@ -44,6 +48,17 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma(`synchronous = ${this.synchronous}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.inside = {
+      dialect: 'sqlite',
+      query: (sql, params) => this.run(sql, params),
+      exec: async (sql) => {
+        this.db.exec(sql);
+      },
+      // Already inside one: a nested transaction is part of it.
+      transaction: (fn) => fn(this.inside),
+      insertMany: async (table, columns, rows, upsertKey) => this.insertRows(table, columns, rows, upsertKey),
+      close: () => Promise.reject(new Error('close() inside a transaction')),
+    };
   }
 
   private stmt(sql: string): Database.Statement {
@@ -55,12 +70,21 @@ export class SqliteDriver implements SqlDriver {
     return s;
   }
 
-  async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+  /** A statement on this connection, as it stands (inside a transaction or autocommit). */
+  private async run<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     const s = this.stmt(sql);
     const args = params.length > 0 ? [named(params)] : [];
     if (s.reader) return s.all(...args) as T[];
     s.run(...args);
     return [];
+  }
+
+  async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    // A write on its own is a transaction of its own, queued behind the one under way. Run at
+    // once it would land inside that one (one connection) and be undone by its rollback, or
+    // wait for its commit, after this promise had already said it was stored.
+    if (this.stmt(sql).reader) return this.run<T>(sql, params);
+    return this.transaction((tx) => tx.query<T>(sql, params));
   }
 
   async exec(sql: string): Promise<void> {
@@ -78,8 +102,9 @@ export class SqliteDriver implements SqlDriver {
       // a read-only snapshot begins DEFERRED and never blocks the writer (WAL).
       this.db.exec(opts.readOnly ? 'BEGIN DEFERRED' : 'BEGIN IMMEDIATE');
       try {
-        const out = await fn(this);
+        const out = await fn(this.inside);
         this.db.exec('COMMIT');
+        if (!relaxed && !opts.readOnly && this.synchronous === 'FULL') this.durableCommits++;
         return out;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -95,12 +120,22 @@ export class SqliteDriver implements SqlDriver {
     return run;
   }
 
-  async insertMany(
+  insertMany(
     table: string,
     columns: readonly string[],
     rows: readonly SqlValue[][],
     upsertKey?: string,
   ): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return this.transaction((tx) => tx.insertMany(table, columns, rows, upsertKey));
+  }
+
+  private insertRows(
+    table: string,
+    columns: readonly string[],
+    rows: readonly SqlValue[][],
+    upsertKey?: string,
+  ): void {
     if (rows.length === 0) return;
     const ph = columns.map((_, i) => `$${i + 1}`).join(', ');
     const sql = upsertSql(table, columns, `VALUES (${ph})`, upsertKey);
