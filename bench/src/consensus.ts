@@ -20,6 +20,9 @@
  *                                     the verify cost measured in this run (liboqs WASM)
  *   keylimited_tps                    committed tx/s when every QKD link delivers about
  *                                     1.4 kb/s (idq-clavis3 at 50 km)
+ *   loadgen_cores                     this process's own CPU while offering load, in cores
+ *                                     (at 100 tx/s and at saturation): what the validators
+ *                                     under test did not get of the machine
  *
  * QLEDGER_BENCH_SECONDS sets the saturation window (default 15 s, three windows);
  * QLEDGER_BENCH_LOW_SECONDS the 100 tx/s phase (default 10 s).
@@ -41,6 +44,7 @@ import {
   submitTxs,
 } from '@qledger/node';
 import { emit, envInt, summarize } from './format.js';
+import { LoadClient } from './load-http.js';
 
 const CHAIN = 'devnet';
 const CLIENTS = 64;
@@ -57,7 +61,10 @@ interface Status {
   heightPhases: schemas.NodeStatus['heightPhases'];
 }
 
-/** Follows every validator's SSE stream; resolves ids once all have committed them. */
+/**
+ * Follows every validator's SSE stream; resolves ids once all have committed them. Holds the
+ * load generator's connection to each validator (load-http.ts).
+ */
 class Tracker {
   readonly seen = new Map<string, { count: number; last: number }>();
   readonly done = new Map<string, number>();
@@ -65,53 +72,37 @@ class Tracker {
   readonly times: number[] = [];
   /** Transactions accepted as pending by a validator, all windows (with `times`: the backlog). */
   submitted = 0;
-  readonly #aborts: AbortController[] = [];
   blocks = 0;
-  constructor(readonly n: number) {}
+  readonly n: number;
+  /** One per validator, in the devnet's order. */
+  readonly clients: LoadClient[];
 
-  async follow(api: string, first: boolean): Promise<void> {
-    const ac = new AbortController();
-    this.#aborts.push(ac);
-    const res = await fetch(`${api}/v1/events`, { signal: ac.signal });
-    const reader = res.body!.getReader();
-    const dec = new TextDecoder();
-    let buf = '';
-    void (async () => {
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          buf += dec.decode(value, { stream: true });
-          let i = buf.indexOf('\n\n');
-          while (i >= 0) {
-            const chunk = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            i = buf.indexOf('\n\n');
-            if (first && chunk.startsWith('event: block\n')) this.blocks++;
-            const data = /^event: tx\ndata: (.*)$/m.exec(chunk);
-            if (!data) continue;
-            const e = JSON.parse(data[1]!) as { ids: string[] };
-            const now = performance.now();
-            for (const id of e.ids) {
-              const s = this.seen.get(id) ?? { count: 0, last: 0 };
-              s.count++;
-              s.last = now;
-              if (s.count === this.n) {
-                this.done.set(id, now);
-                this.times.push(now);
-                this.seen.delete(id);
-              } else this.seen.set(id, s);
-            }
-          }
-        }
-      } catch {
-        // aborted
+  constructor(apis: readonly string[]) {
+    this.n = apis.length;
+    this.clients = apis.map((a) => new LoadClient(a));
+  }
+
+  follow(i: number): Promise<void> {
+    return this.clients[i]!.follow((event, data) => {
+      if (i === 0 && event === 'block') this.blocks++;
+      if (event !== 'tx') return;
+      const e = JSON.parse(data) as { ids: string[] };
+      const now = performance.now();
+      for (const id of e.ids) {
+        const s = this.seen.get(id) ?? { count: 0, last: 0 };
+        s.count++;
+        s.last = now;
+        if (s.count === this.n) {
+          this.done.set(id, now);
+          this.times.push(now);
+          this.seen.delete(id);
+        } else this.seen.set(id, s);
       }
-    })();
+    });
   }
 
   close(): void {
-    for (const a of this.#aborts) a.abort();
+    for (const c of this.clients) c.close();
   }
 }
 
@@ -177,11 +168,12 @@ async function offer(
   load: Load,
   rate: number,
   seconds: number,
-): Promise<{ committed: number; latencies: number[]; seconds: number }> {
+): Promise<{ committed: number; latencies: number[]; seconds: number; loadgenCores: number }> {
   const apis = net.ready.validators.map((v) => v.api);
   const { queues, cursor } = load;
   const sent = new Map<string, number>();
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const end = t0 + seconds * 1000;
   let next = 0;
   /**
@@ -207,7 +199,7 @@ async function offer(
       per.map(async (txs, i) => {
         if (txs.length === 0) return;
         const at = performance.now();
-        for (const r of await submitTxs(apis[i]!, txs))
+        for (const r of await tracker.clients[i]!.submit(txs))
           if (r.status === 'pending') {
             sent.set(r.id, at);
             tracker.submitted++;
@@ -250,6 +242,10 @@ async function offer(
     }
   }
   const stopAt = performance.now();
+  // This process's own CPU over the window (sending, and following four event streams): the
+  // share of the machine the validators under test did not get.
+  const cpu = process.cpuUsage(cpu0);
+  const loadgenCores = (cpu.user + cpu.system) / 1000 / (stopAt - t0);
   // Let the window's transactions finish (latency), but count throughput inside the window.
   const drainEnd = performance.now() + 30_000;
   while (performance.now() < drainEnd && [...sent.keys()].some((id) => !tracker.done.has(id)))
@@ -261,7 +257,7 @@ async function offer(
     const done = tracker.done.get(id);
     if (done !== undefined) latencies.push(done - at);
   }
-  return { committed: inWindow, latencies, seconds: (stopAt - t0) / 1000 };
+  return { committed: inWindow, latencies, seconds: (stopAt - t0) / 1000, loadgenCores };
 }
 
 /** Refused transactions should be none: the load sends each client's in seq order, once. */
@@ -289,9 +285,9 @@ function pct(xs: number[], p: number): number {
 async function withDevnet<T>(args: string[], f: (net: DevnetProcess, t: Tracker) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'qledger-bench-'));
   const net = await startDevnet(dir, args);
-  const tracker = new Tracker(net.ready.validators.length);
+  const tracker = new Tracker(net.ready.validators.map((v) => v.api));
   try {
-    await Promise.all(net.ready.validators.map((v, i) => tracker.follow(v.api, i === 0)));
+    await Promise.all(net.ready.validators.map((_, i) => tracker.follow(i)));
     return await f(net, tracker);
   } finally {
     tracker.close();
@@ -365,6 +361,13 @@ export async function benchConsensus(): Promise<void> {
       load: '100 tx/s',
       ...summarize([pct(low.latencies, 0.99)]),
     });
+    emit({
+      ...base,
+      name: 'loadgen_cores',
+      unit: 'cores',
+      load: '100 tx/s',
+      ...summarize([low.loadgenCores]),
+    });
     // Where a height's time went at 100 tx/s: each validator's median per phase (its last 256
     // heights, nearly all inside this window), summarised over the validators.
     const phases = await Promise.all(
@@ -389,6 +392,7 @@ export async function benchConsensus(): Promise<void> {
     const bitsPerTx: number[] = [];
     const bitsPerBlockLink: number[] = [];
     const msgsPerBlock: number[] = [];
+    const loadgen: number[] = [];
     for (let w = 0; w < WINDOWS; w++) {
       const a = await networkTotals(net);
       const r = await offer(net, tracker, load, Number.POSITIVE_INFINITY, WINDOW_S);
@@ -399,6 +403,7 @@ export async function benchConsensus(): Promise<void> {
       bitsPerTx.push((b.bits - a.bits) / Math.max(1, r.committed));
       bitsPerBlockLink.push((b.bits - a.bits) / blocks / pairs);
       msgsPerBlock.push((b.tags - a.tags) / blocks);
+      loadgen.push(r.loadgenCores);
     }
     if (process.env.QLEDGER_BENCH_DEBUG)
       for (const v of net.ready.validators)
@@ -417,6 +422,7 @@ export async function benchConsensus(): Promise<void> {
     emit({ ...base, name: 'qkd_bits_per_tx', unit: 'bits', load: 'saturation', ...summarize(bitsPerTx) });
     emit({ ...base, name: 'qkd_bits_per_block_link', unit: 'bits', ...summarize(bitsPerBlockLink) });
     emit({ ...base, name: 'messages_per_block', unit: 'messages', ...summarize(msgsPerBlock) });
+    emit({ ...base, name: 'loadgen_cores', unit: 'cores', load: 'saturation', ...summarize(loadgen) });
     const ceiling = cores / (4 * (verify / 1000));
     emit({
       ...base,
