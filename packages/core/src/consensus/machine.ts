@@ -385,13 +385,23 @@ function propose(
   // propose another block in this round after its restart, which the others see as an
   // equivocating proposer, the one thing Tendermint's safety never relies on (any proposer may
   // be Byzantine). Votes, which safety does rest on, still leave only after their snapshot.
+  //
+  // Nor does the proposal wait for this validator's own prevote to be signed (half a
+  // millisecond to a millisecond of ML-DSA on a busy machine, all of it on every height's
+  // critical path): a block not yet judged is handed to the runtime to validate, which answers
+  // at once for one it built, and the prevote is signed in that answer's step, after the
+  // proposal has left. The prevote's snapshot records the proposal too.
   out.push({ type: 'broadcast', msg });
-  if (!resend) {
-    s.proposed.set(s.round, block);
-    out.push({ type: 'persist', snapshot: snapshot(s) });
-  }
+  if (!resend) s.proposed.set(s.round, block);
   roundOf(s, s.round).proposal = heldProposal(msg, digest);
-  if (!s.validity.has(digest)) s.validity.set(digest, true); // built by our own runtime
+  if (!s.validity.has(digest)) {
+    s.validity.set(digest, 'pending');
+    out.push({ type: 'validate', height: s.height, digest, block });
+  }
+  // A prevote still to come (a block being judged, in the propose step) brings its snapshot;
+  // otherwise the proposal is persisted now.
+  if (!resend && !(s.validity.get(digest) === 'pending' && s.step === 'propose'))
+    out.push({ type: 'persist', snapshot: snapshot(s) });
 }
 
 function timeoutMs(s: Mutable, step: Step, round: number): number {
