@@ -15,6 +15,8 @@ import type { SubmitResult } from '@qledger/node';
 export class LoadClient {
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 16 });
   readonly #url: URL;
+  /** The open event streams, ended by close(). */
+  readonly #streams: ReturnType<typeof request>[] = [];
 
   constructor(api: string) {
     this.#url = new URL(api);
@@ -98,8 +100,6 @@ export class LoadClient {
       req.end();
     });
   }
-
-  readonly #streams: ReturnType<typeof request>[] = [];
 
   close(): void {
     for (const s of this.#streams) s.destroy();

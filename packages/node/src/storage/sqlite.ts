@@ -33,8 +33,7 @@ export class SqliteDriver implements SqlDriver {
   private readonly synchronous: 'FULL' | 'NORMAL';
   /** What a transaction's callback gets: this connection's statements, run inside it. */
   private readonly inside: SqlDriver;
-  /** Commits that waited for the disk (tests: which writes were durable). */
-  durableCommits = 0;
+  #durableCommits = 0;
 
   constructor(file: string, opts: SqliteOptions = {}) {
     this.db = new Database(file);
@@ -59,6 +58,11 @@ export class SqliteDriver implements SqlDriver {
       insertMany: async (table, columns, rows, upsertKey) => this.insertRows(table, columns, rows, upsertKey),
       close: () => Promise.reject(new Error('close() inside a transaction')),
     };
+  }
+
+  /** Commits that waited for the disk (tests: which writes were durable). */
+  get durableCommits(): number {
+    return this.#durableCommits;
   }
 
   private stmt(sql: string): Database.Statement {
@@ -104,7 +108,7 @@ export class SqliteDriver implements SqlDriver {
       try {
         const out = await fn(this.inside);
         this.db.exec('COMMIT');
-        if (!relaxed && !opts.readOnly && this.synchronous === 'FULL') this.durableCommits++;
+        if (!relaxed && !opts.readOnly && this.synchronous === 'FULL') this.#durableCommits++;
         return out;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
