@@ -54,6 +54,13 @@ test('npm run bench with a bad knob or an unknown suite: exit 2 and one line say
       `bench: ${name} must be an integer from 1 to 3600, got ${JSON.stringify(value)}`,
     );
   }
+  const level = bench(['kme'], { QLEDGER_BENCH_KME_CONCURRENCY: '0' });
+  assert.equal(level.status, 2, level.stderr);
+  assert.equal(level.stdout, '', 'no figures, no KME');
+  assert.equal(
+    level.stderr.trim(),
+    'bench: QLEDGER_BENCH_KME_CONCURRENCY must be an integer from 1 to 1024, got "0"',
+  );
   const unknown = bench(['nonesuch']);
   assert.equal(unknown.status, 2);
   assert.match(
