@@ -54,6 +54,14 @@ test('npm run bench with a bad knob or an unknown suite: exit 2 and one line say
       `bench: ${name} must be an integer from 1 to 3600, got ${JSON.stringify(value)}`,
     );
   }
+  // 0 is allowed here (no warm-up); a negative or fractional value is not.
+  const warm = bench(['consensus'], { QLEDGER_BENCH_WARMUP_SECONDS: '2.5' });
+  assert.equal(warm.status, 2, warm.stderr);
+  assert.equal(warm.stdout, '', 'no figures, no devnet');
+  assert.equal(
+    warm.stderr.trim(),
+    'bench: QLEDGER_BENCH_WARMUP_SECONDS must be an integer from 0 to 3600, got "2.5"',
+  );
   const level = bench(['kme'], { QLEDGER_BENCH_KME_CONCURRENCY: '0' });
   assert.equal(level.status, 2, level.stderr);
   assert.equal(level.stdout, '', 'no figures, no KME');
