@@ -25,7 +25,6 @@
  *                                     (at 100 tx/s and at saturation): what the validators
  *                                     under test did not get of the machine
  *
- *
  * QLEDGER_BENCH_SECONDS sets the saturation window (default 15 s, three windows);
  * QLEDGER_BENCH_LOW_SECONDS the 100 tx/s phase (default 10 s); QLEDGER_BENCH_WARMUP_SECONDS
  * the unmeasured 100 tx/s before it (default 10 s, 0 for none), whose latencies are printed
