@@ -128,6 +128,30 @@ describe('devnet end to end', { timeout: 600_000 }, () => {
     // A duplicate is refused without a second copy; a bad transaction gets a coded 400.
     const dup = await submitTxs(net.ready.validators[0]!.api, [batches[0]![0]!]);
     assert.notEqual(dup[0]!.status, 'pending');
+    // A transaction whose signature does not verify is refused where it was sent, and goes no
+    // further: the peers never hear of it. The good one after it, with the same seq, leaves
+    // by the same gossip, so once it has committed everywhere the bad one would have arrived.
+    const c0 = clients[0]!;
+    const signed = dataTx(CHAIN, c0, enc.encode('forged'), crypto, hashes);
+    const forged = Buffer.from(signed.bytes);
+    forged[forged.indexOf(Buffer.from(signed.tx.sig)) + 100]! ^= 1; // a byte inside the signature
+    c0.seq--;
+    const [refused] = await submitTxs(net.ready.validators[1]!.api, [forged]);
+    assert.equal(refused!.status, 'rejected', JSON.stringify(refused));
+    assert.equal((refused as { code?: string }).code, 'TX_BAD_SIGNATURE');
+    const [next] = await submitTxs(net.ready.validators[1]!.api, [
+      dataTx(CHAIN, c0, enc.encode('after the forged one'), crypto, hashes).bytes,
+    ]);
+    assert.equal(next!.status, 'pending', JSON.stringify(next));
+    await committedEverywhere(net, [next!.id]);
+    for (const [i, v] of net.ready.validators.entries()) {
+      const r = await apiGet<{ status?: string; code?: string }>(`${v.api}/v1/transactions/${refused!.id}`);
+      assert.equal(
+        r.status ?? r.code,
+        i === 1 ? 'rejected' : 'TX_NOT_FOUND',
+        `${v.name}: ${JSON.stringify(r)}`,
+      );
+    }
     const bad = await fetch(`${net.ready.validators[0]!.api}/v1/transactions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -116,6 +116,13 @@ interface Validated {
   readonly apply: Extract<ApplyResult, { ok: true }>;
 }
 
+/** A transaction awaiting its admission check; `gossip` holds a client's bytes, passed on once it passes. */
+interface Admission {
+  env: TxEnvelope;
+  gossip?: Uint8Array;
+  resolve: (r: TxState) => void;
+}
+
 export class Validator {
   readonly events = new EventEmitter();
   readonly name: string;
@@ -168,7 +175,7 @@ export class Validator {
   readonly #inbox: CompactInbox;
   #awaiting: { height: number; round: number } | null = null;
   #building = false;
-  #admit: { env: TxEnvelope; resolve: (r: TxState) => void }[] = [];
+  #admit: Admission[] = [];
   /** Settles when the admission check of the transactions now in #admit has finished. */
   #admitBatch: { promise: Promise<void>; resolve: () => void } | null = null;
   #admitScheduled = false;
@@ -1020,10 +1027,12 @@ export class Validator {
     }
     admissionDone.set(env, this.#admitBatch.promise);
     return new Promise((resolve) => {
-      this.#admit.push({ env, resolve: (st) => resolve({ id, ...st }) });
+      const resolveWith = (st: TxState) => resolve({ id, ...st });
+      this.#admit.push(
+        fromClient ? { env, gossip: bytes, resolve: resolveWith } : { env, resolve: resolveWith },
+      );
       this.#verified.set(id, []);
       pendingChecks.set(env, checks);
-      if (fromClient) this.#gossip.push(bytes);
       if (!this.#admitScheduled) {
         this.#admitScheduled = true;
         setImmediate(() => void this.#flushAdmissions());
@@ -1044,7 +1053,7 @@ export class Validator {
     }
   }
 
-  async #admitChecked(batch: { env: TxEnvelope; resolve: (r: TxState) => void }[]): Promise<void> {
+  async #admitChecked(batch: Admission[]): Promise<void> {
     const checks: SigCheck[] = [];
     const owner: number[] = [];
     batch.forEach((b, i) => {
@@ -1083,6 +1092,9 @@ export class Validator {
       b.resolve({ status: 'pending' });
     });
     if (badIds.length) for (const d of this.#mempool.remove(badIds, Date.now())) this.#reject(d.env, d.error);
+    // Only checked transactions still pending go on to the peers: one with a bad signature
+    // (or one that came after it from the same sender) would cost each of them a check.
+    for (const b of batch) if (b.gossip && this.#mempool.has(b.env.id)) this.#gossip.push(b.gossip);
     this.#scheduleGossip();
     this.#maybeBuild();
   }
