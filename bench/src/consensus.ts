@@ -340,20 +340,17 @@ export async function benchConsensus(): Promise<void> {
     const pairs = (n * (n - 1)) / 2;
     const perClient = Math.ceil((WINDOW_S * WINDOWS * 2500 + (WARMUP_S + LOW_S) * 100 + 500) / CLIENTS);
     const load = sign(clients, perClient, crypto);
-    if (WARMUP_S > 0) {
-      const warm = await offer(net, tracker, load, 100, WARMUP_S);
+    /** The p50 and p99 of one phase's latencies, labelled with its load. */
+    const emitLatencies = (load: string, latencies: number[], extra: Record<string, number> = {}) => {
       for (const [name, p] of [
         ['latency_p50_ms', 0.5],
         ['latency_p99_ms', 0.99],
       ] as const)
-        emit({
-          ...base,
-          name,
-          unit: 'ms',
-          load: '100 tx/s, warm-up',
-          seconds: WARMUP_S,
-          ...summarize([pct(warm.latencies, p)]),
-        });
+        emit({ ...base, name, unit: 'ms', load, ...extra, ...summarize([pct(latencies, p)]) });
+    };
+    if (WARMUP_S > 0) {
+      const warm = await offer(net, tracker, load, 100, WARMUP_S);
+      emitLatencies('100 tx/s, warm-up', warm.latencies, { seconds: WARMUP_S });
     }
     // 100 tx/s offered.
     const before = await networkTotals(net);
@@ -377,20 +374,7 @@ export async function benchConsensus(): Promise<void> {
       load: '100 tx/s',
       ...summarize([(after.bits - before.bits) / lowHeights / pairs]),
     });
-    emit({
-      ...base,
-      name: 'latency_p50_ms',
-      unit: 'ms',
-      load: '100 tx/s',
-      ...summarize([pct(low.latencies, 0.5)]),
-    });
-    emit({
-      ...base,
-      name: 'latency_p99_ms',
-      unit: 'ms',
-      load: '100 tx/s',
-      ...summarize([pct(low.latencies, 0.99)]),
-    });
+    emitLatencies('100 tx/s', low.latencies);
     emit({
       ...base,
       name: 'loadgen_cores',
@@ -447,8 +431,7 @@ export async function benchConsensus(): Promise<void> {
         );
     const committedTps = summarize(tps);
     emit({ ...base, name: 'committed_tps', unit: 'tx/s', ...committedTps });
-    emit({ ...base, name: 'latency_p50_ms', unit: 'ms', load: 'saturation', ...summarize([pct(lat, 0.5)]) });
-    emit({ ...base, name: 'latency_p99_ms', unit: 'ms', load: 'saturation', ...summarize([pct(lat, 0.99)]) });
+    emitLatencies('saturation', lat);
     emit({ ...base, name: 'qkd_bits_per_tx', unit: 'bits', load: 'saturation', ...summarize(bitsPerTx) });
     emit({ ...base, name: 'qkd_bits_per_block_link', unit: 'bits', ...summarize(bitsPerBlockLink) });
     emit({ ...base, name: 'messages_per_block', unit: 'messages', ...summarize(msgsPerBlock) });
