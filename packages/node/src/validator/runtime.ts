@@ -116,10 +116,10 @@ interface Validated {
   readonly apply: Extract<ApplyResult, { ok: true }>;
 }
 
-/** A transaction awaiting its admission check; `gossip` holds a client's bytes, passed on once it passes. */
+/** A transaction awaiting its admission check; `gossip`: a client's bytes, passed on once it passes. */
 interface Admission {
   env: TxEnvelope;
-  gossip?: Uint8Array;
+  gossip: Uint8Array | null;
   resolve: (r: TxState) => void;
 }
 
@@ -1027,10 +1027,7 @@ export class Validator {
     }
     admissionDone.set(env, this.#admitBatch.promise);
     return new Promise((resolve) => {
-      const resolveWith = (st: TxState) => resolve({ id, ...st });
-      this.#admit.push(
-        fromClient ? { env, gossip: bytes, resolve: resolveWith } : { env, resolve: resolveWith },
-      );
+      this.#admit.push({ env, gossip: fromClient ? bytes : null, resolve: (st) => resolve({ id, ...st }) });
       this.#verified.set(id, []);
       pendingChecks.set(env, checks);
       if (!this.#admitScheduled) {
@@ -1092,9 +1089,11 @@ export class Validator {
       b.resolve({ status: 'pending' });
     });
     if (badIds.length) for (const d of this.#mempool.remove(badIds, Date.now())) this.#reject(d.env, d.error);
-    // Only checked transactions still pending go on to the peers: one with a bad signature
-    // (or one that came after it from the same sender) would cost each of them a check.
-    for (const b of batch) if (b.gossip && this.#mempool.has(b.env.id)) this.#gossip.push(b.gossip);
+    // Only checked transactions go on to the peers: one with a bad signature, or one that came
+    // after it from the same sender and left the pool with it, would cost each of them a check.
+    // The pool is asked only when a check failed: the rare case, on a hot path.
+    for (const b of batch)
+      if (b.gossip && (badIds.length === 0 || this.#mempool.has(b.env.id))) this.#gossip.push(b.gossip);
     this.#scheduleGossip();
     this.#maybeBuild();
   }
