@@ -24,6 +24,16 @@
  *   loadgen_cores                     this process's own CPU while offering load, in cores
  *                                     (at 100 tx/s and at saturation): what the validators
  *                                     under test did not get of the machine
+ *   validator_cpu_ms_per_height       at 100 tx/s: CPU (user + system, every thread, from
+ *                                     /proc) each validator spent per height; over validators
+ *   validator_cpu_us_per_tx           at saturation: the four validators' CPU per committed
+ *                                     transaction (per window)
+ *   verify_share_of_cpu               at saturation: validators × verify cost ÷ that CPU, the
+ *                                     share of the validators' CPU a transaction's verifications
+ *                                     would take at their solo cost. verify_ceiling_ratio is at
+ *                                     most this times the validators' share of the cores.
+ *                                     (The last three need Linux's /proc; elsewhere they are
+ *                                     left out.)
  *
  * QLEDGER_BENCH_SECONDS sets the saturation window (default 15 s, three windows);
  * QLEDGER_BENCH_LOW_SECONDS the 100 tx/s phase (default 10 s); QLEDGER_BENCH_WARMUP_SECONDS
@@ -48,6 +58,7 @@ import {
 } from '@qledger/node';
 import { emit, envInt, summarize } from './format.js';
 import { LoadClient } from './load-http.js';
+import { processCpuMs } from './proc.js';
 
 const CHAIN = 'devnet';
 const CLIENTS = 64;
@@ -65,8 +76,15 @@ const LOW_S = envInt('QLEDGER_BENCH_LOW_SECONDS', 10, 1, 3600);
  * load, 8.4–10.3 ms and 38–43 ms. `perf` found 14 % of the validators' CPU in TurboFan in
  * the first seconds of load, and still 8 % twenty seconds in. A validator in service is
  * warm, and the latency target is about that one; the warm-up's figures are printed too.
+ * Ten seconds were not enough (2026-12-03, twelfth session): `perf` with call graphs put
+ * 12.5 % of the validators' CPU in TurboFan 20–28 s into the load, 5 % at 50–58 s. In four
+ * alternated pairs of the probe, after 40 s of warm-up instead of 10 s, a validator took
+ * 8.95–10.7 ms of CPU per height against 10.3–11.9 ms (the validators' median), and the p50
+ * was 46.7–72.9 ms against 56.3–61.7 ms; both were lower in three pairs of the four. Thirty
+ * seconds, then: the KME pools, filled while the bench signs its load, still hold key for the
+ * whole phase.
  */
-const WARMUP_S = envInt('QLEDGER_BENCH_WARMUP_SECONDS', 10, 0, 3600);
+const WARMUP_S = envInt('QLEDGER_BENCH_WARMUP_SECONDS', 30, 0, 3600);
 
 type Crypto = Awaited<ReturnType<typeof createOqsBackend>>;
 
@@ -121,7 +139,17 @@ class Tracker {
   }
 }
 
-async function networkTotals(net: DevnetProcess): Promise<{ bits: number; tags: number; height: number }> {
+interface Totals {
+  bits: number;
+  tags: number;
+  height: number;
+  /** Each validator's CPU so far (ms), in the devnet's order; null without /proc. */
+  cpu: number[] | null;
+  /** When the CPU was read (performance.now()). */
+  at: number;
+}
+
+async function networkTotals(net: DevnetProcess): Promise<Totals> {
   let bits = 0;
   let tags = 0;
   let height = 0;
@@ -133,8 +161,14 @@ async function networkTotals(net: DevnetProcess): Promise<{ bits: number; tags: 
       tags += l.tagsSent + l.fallbackTagsSent;
     }
   }
-  return { bits, tags, height };
+  const cpus = net.ready.validators.map((v) => processCpuMs(v.pid));
+  const cpu = cpus.every((c) => c !== null) ? (cpus as number[]) : null;
+  return { bits, tags, height, cpu, at: performance.now() };
 }
+
+/** Each validator's CPU (ms) between two totals; null without /proc. */
+const cpuBetween = (a: Totals, b: Totals): number[] | null =>
+  a.cpu && b.cpu ? b.cpu.map((c, i) => c - a.cpu![i]!) : null;
 
 async function registerClients(net: DevnetProcess, crypto: Crypto): Promise<Client[]> {
   const regs = Array.from({ length: CLIENTS }, (_, i) =>
@@ -382,6 +416,18 @@ export async function benchConsensus(): Promise<void> {
       load: '100 tx/s',
       ...summarize([low.loadgenCores]),
     });
+    // What a height costs, rather than how long it takes: at 100 tx/s the heights are mostly
+    // fixed work (votes signed and checked, snapshots, tagged messages), and four validators
+    // share two cores, so this CPU is what sets the height's length.
+    const lowCpu = cpuBetween(before, after);
+    if (lowCpu)
+      emit({
+        ...base,
+        name: 'validator_cpu_ms_per_height',
+        unit: 'ms',
+        load: '100 tx/s',
+        ...summarize(lowCpu.map((c) => c / lowHeights)),
+      });
     // Where a height's time went at 100 tx/s: each validator's median per phase (its last 256
     // heights, nearly all inside this window), summarised over the validators.
     const phases = await Promise.all(
@@ -407,11 +453,16 @@ export async function benchConsensus(): Promise<void> {
     const bitsPerBlockLink: number[] = [];
     const msgsPerBlock: number[] = [];
     const loadgen: number[] = [];
+    const cpuPerTx: number[] = [];
     for (let w = 0; w < WINDOWS; w++) {
       const a = await networkTotals(net);
       const r = await offer(net, tracker, load, Number.POSITIVE_INFINITY, WINDOW_S);
       const b = await networkTotals(net);
       const blocks = Math.max(1, b.height - a.height);
+      // CPU and commits over the same span: the window and the drain after it.
+      const cpu = cpuBetween(a, b);
+      const committed = tracker.times.filter((t) => t >= a.at && t <= b.at).length;
+      if (cpu && committed > 0) cpuPerTx.push((1000 * cpu.reduce((x, y) => x + y, 0)) / committed);
       tps.push(r.committed / r.seconds);
       lat.push(...r.latencies);
       bitsPerTx.push((b.bits - a.bits) / Math.max(1, r.committed));
@@ -436,6 +487,22 @@ export async function benchConsensus(): Promise<void> {
     emit({ ...base, name: 'qkd_bits_per_block_link', unit: 'bits', ...summarize(bitsPerBlockLink) });
     emit({ ...base, name: 'messages_per_block', unit: 'messages', ...summarize(msgsPerBlock) });
     emit({ ...base, name: 'loadgen_cores', unit: 'cores', load: 'saturation', ...summarize(loadgen) });
+    if (cpuPerTx.length === WINDOWS) {
+      emit({
+        ...base,
+        name: 'validator_cpu_us_per_tx',
+        unit: 'us',
+        load: 'saturation',
+        ...summarize(cpuPerTx),
+      });
+      emit({
+        ...base,
+        name: 'verify_share_of_cpu',
+        unit: 'ratio',
+        load: 'saturation',
+        ...summarize(cpuPerTx.map((c) => (4 * verify * 1000) / c)),
+      });
+    }
     const ceiling = cores / (4 * (verify / 1000));
     emit({
       ...base,
