@@ -30,8 +30,9 @@
  *                                     transaction (per window)
  *   verify_share_of_cpu               at saturation: validators × verify cost ÷ that CPU, the
  *                                     share of the validators' CPU a transaction's verifications
- *                                     would take at their solo cost. verify_ceiling_ratio is at
- *                                     most this times the validators' share of the cores.
+ *                                     would take at their solo cost. verify_ceiling_ratio is
+ *                                     this times the validators' share of the cores (nearly:
+ *                                     that CPU also counts each window's drain)
  *                                     (The last three need Linux's /proc; elsewhere they are
  *                                     left out.)
  *
