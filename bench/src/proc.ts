@@ -1,8 +1,8 @@
 /**
  * CPU time of other processes, from Linux's /proc: what the validators under test spent, as
- * opposed to how long they took. On a shared 2-core machine a height's wall time swings with
- * everything else that runs; the CPU it costs moves far less, and it is what a change to the
- * per-height or per-transaction work changes.
+ * opposed to how long they took. A height's wall time includes every wait for a core or the
+ * disk; its CPU does not, and it is what a change to the per-height or per-transaction work
+ * changes. (It still follows the machine's speed.)
  */
 import { readFileSync } from 'node:fs';
 
