@@ -212,8 +212,11 @@ test('mempool: data transactions behind a block are replayed, not applied again'
       keyOf.set(toHex(env.id), check!.publicKey);
       pool.markVerified(env.id);
     }
-  const keep = (env: TxEnvelope, checks: readonly SigCheck[]) =>
-    checks.every((c) => toHex(c.publicKey) === toHex(keyOf.get(toHex(env.id))!));
+  const asked: string[] = [];
+  const keep = (env: TxEnvelope, checks: readonly SigCheck[]) => {
+    asked.push(`${env.tx.from} ${env.tx.seq}`);
+    return checks.every((c) => toHex(c.publicKey) === toHex(keyOf.get(toHex(env.id))!));
+  };
   const defer = { hashes, crypto, signatures: 'defer' } as const;
   const txs = pool.take(60, 1 << 24);
   const t1 = state.lastTime + 1000;
@@ -228,6 +231,8 @@ test('mempool: data transactions behind a block are replayed, not applied again'
     [],
   );
   assert.deepEqual(pool.stats, { replayed: 140, applied: 0 });
+  // Replayed transactions read what they read on admission: no signature is judged again.
+  assert.deepEqual(asked, []);
   // The next block rotates ann's key, taking her seq 15: her 35 pending transactions read a
   // changed identity or sequence number, so they are applied again, and all fail (16 is
   // signed with the old key, and the rest follow it); the others' 105 are replayed.
@@ -244,4 +249,7 @@ test('mempool: data transactions behind a block are replayed, not applied again'
     ),
   );
   assert.deepEqual(pool.stats, { replayed: 245, applied: 35 });
+  // Only ann 16 got as far as its signature (15 repeats the rotation's seq, 17 on leave a gap),
+  // and it is signed with the key she no longer has.
+  assert.deepEqual(asked, ['ann 16']);
 });

@@ -13,6 +13,13 @@
  * others are applied again. A data transaction reads its sender's identity and sequence
  * number, which a committed predecessor leaves as it found them, so at saturation nearly
  * every pending transaction is replayed.
+ *
+ * A replayed transaction also needs no signature judged again: the checks applying it asks
+ * for are a function of what it read (the signing key is in the sender's identity record),
+ * so they are the very checks it was admitted with. Only a transaction applied again is shown
+ * to the caller's `keep` (see rebase). At saturation the pool holds thousands of transactions
+ * and every block replays them all, so this matters: the check cost a hex id, a lookup and a
+ * copy of the checks per pending transaction per block.
  */
 import { equalBytes, toHex } from '../bytes.js';
 import type { CryptoBackend, HashSuite } from '../crypto/types.js';
@@ -48,8 +55,6 @@ interface Applied {
   readonly clock: boolean;
   readonly chain: string;
   readonly params: LedgerParams;
-  /** The signature checks it asked for, when they were deferred. */
-  readonly checks: readonly SigCheck[] | undefined;
 }
 
 export class Mempool {
@@ -176,7 +181,6 @@ export class Mempool {
       clock,
       chain,
       params,
-      checks: deferred ? [...deferred] : undefined,
     });
     child.commit();
   }
@@ -184,31 +188,16 @@ export class Mempool {
   /**
    * Replays `env`'s recorded writes if applying it again would do exactly the same: the same
    * bytes under every key it read, the same chain and parameters, no use of height or time.
+   * Its signature checks would then be the ones it was admitted with, so none is asked about.
    * False when it must be applied again instead.
    */
-  private tryReplay(
-    env: TxEnvelope,
-    a: Applied | undefined,
-    chain: string,
-    params: LedgerParams,
-    keep: ((env: TxEnvelope, checks: readonly SigCheck[]) => boolean) | undefined,
-  ): boolean {
-    if (a === undefined || a.clock || (keep && a.checks === undefined)) return false;
+  private tryReplay(env: TxEnvelope, a: Applied | undefined, chain: string, params: LedgerParams): boolean {
+    if (a === undefined || a.clock) return false;
     if (a.chain !== chain || a.params !== params) return false;
     for (const [key, seen] of a.reads) {
       const now = this.pending.entryOf(key);
       if (now !== seen && (now === null || seen === null || !equalBytes(now.bytes, seen.bytes))) return false;
     }
-    // The checks it would ask for again are the recorded ones, at its new place.
-    const index = this.order.length;
-    if (
-      keep &&
-      !keep(
-        env,
-        a.checks!.map((c) => ({ ...c, index })),
-      )
-    )
-      throw ledgerError(E.TX_BAD_SIGNATURE, 'the signing key changed since the transaction was admitted');
     this.pending.putEntries(a.writes);
     return true;
   }
@@ -233,8 +222,9 @@ export class Mempool {
    * Moves to a new chain state (after a block commits): drops the `committed` ids and
    * re-admits the rest in order; returns those that are no longer valid, with why. With
    * `keep`, signatures (already checked on admission) are not checked again: `keep` sees the
-   * checks each transaction would now need and says whether they are the ones it verified
-   * (a rotated key is not).
+   * checks each transaction applied again would now need and says whether they are the ones
+   * it verified (a rotated key is not). A replayed transaction read what it read before, so
+   * it needs the checks it was admitted with, and `keep` is not asked.
    */
   rebase(
     state: LedgerState,
@@ -263,7 +253,7 @@ export class Mempool {
         continue;
       }
       try {
-        if (replay && this.tryReplay(env, a, chain, params, keep)) this.stats.replayed++;
+        if (replay && this.tryReplay(env, a, chain, params)) this.stats.replayed++;
         else {
           this.stats.applied++;
           const deferred: SigCheck[] | undefined = keep ? [] : undefined;
