@@ -7,6 +7,7 @@ import {
   Mempool,
   parseGenesis,
   STATE_KEYS,
+  type TxEnvelope,
   verifyChain,
 } from '../src/index.js';
 import {
@@ -177,14 +178,24 @@ test('mempool with deferred signatures: checks handed out, nothing taken before 
   // The forged one fails its check: removing it keeps the others.
   assert.deepEqual(pool.remove([forged.id], now), []);
   assert.deepEqual(pool.take(10, 1 << 20), [a1, b1]);
+  // A revocation reads the height, so every rebase applies it again (and shows it to keep).
+  const revoke = tx(bob, 'identity.revoke', 2, { by: 'self', reason: 'lost' });
+  pool.add(revoke, now, { deferSignatures: true });
+  pool.markVerified(revoke.id);
   // Rebase with keep: no signature is checked again; keep = false drops with a coded error.
+  // b1 is replayed (it read what it read on admission), so keep is not asked about it.
   const before = verifies;
   const committed = next(s, [a1]).state;
-  const dropped = pool.rebase(committed, [a1.id], now, (env) => env !== b1);
+  const asked: TxEnvelope[] = [];
+  const dropped = pool.rebase(committed, [a1.id], now, (env) => {
+    asked.push(env);
+    return env !== revoke;
+  });
   assert.equal(verifies, before);
+  assert.deepEqual(asked, [revoke]);
   assert.deepEqual(
-    dropped.map((d) => d.error.code),
-    ['TX_BAD_SIGNATURE'],
+    dropped.map((d) => [d.env, d.error.code]),
+    [[revoke, 'TX_BAD_SIGNATURE']],
   );
-  assert.equal(pool.size, 0);
+  assert.deepEqual(pool.take(10, 1 << 20), [b1]);
 });

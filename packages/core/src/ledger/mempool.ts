@@ -186,12 +186,12 @@ export class Mempool {
   }
 
   /**
-   * Replays `env`'s recorded writes if applying it again would do exactly the same: the same
-   * bytes under every key it read, the same chain and parameters, no use of height or time.
-   * Its signature checks would then be the ones it was admitted with, so none is asked about.
-   * False when it must be applied again instead.
+   * Replays a transaction's recorded writes (`a`) if applying it again would do exactly the
+   * same: the same bytes under every key it read, the same chain and parameters, no use of
+   * height or time. Its signature checks would then be the ones it was admitted with, so none
+   * is asked about. False when it must be applied again instead.
    */
-  private tryReplay(env: TxEnvelope, a: Applied | undefined, chain: string, params: LedgerParams): boolean {
+  private tryReplay(a: Applied | undefined, chain: string, params: LedgerParams): boolean {
     if (a === undefined || a.clock) return false;
     if (a.chain !== chain || a.params !== params) return false;
     for (const [key, seen] of a.reads) {
@@ -253,7 +253,7 @@ export class Mempool {
         continue;
       }
       try {
-        if (replay && this.tryReplay(env, a, chain, params)) this.stats.replayed++;
+        if (replay && this.tryReplay(a, chain, params)) this.stats.replayed++;
         else {
           this.stats.applied++;
           const deferred: SigCheck[] | undefined = keep ? [] : undefined;
