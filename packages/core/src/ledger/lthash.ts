@@ -8,7 +8,7 @@
  * problem in a 1,024-dimensional lattice (~200-bit security for these parameters; lattice
  * problems are believed hard for quantum computers too).
  */
-import { concatBytes } from '../bytes.js';
+import { concatBytes, equalBytes } from '../bytes.js';
 import { DOMAIN, domainHash, labelPrefix } from '../crypto/domain.js';
 import type { HashSuite } from '../crypto/types.js';
 
@@ -22,6 +22,51 @@ const textEncoder = new TextEncoder();
 export function lthashElement(hashes: HashSuite, key: string, value: Uint8Array): Uint8Array {
   const k = textEncoder.encode(key);
   return hashes.shake256(concatBytes(labelPrefix(DOMAIN.STATE_ENTRY), u32(k.length), k, value), LTHASH_BYTES);
+}
+
+/**
+ * The expansions of recently added entries, by key, so that the block which next changes a key
+ * does not expand its old value again: a sender's sequence number changes in every block it
+ * has a transaction in, and each change removes the old entry and adds the new one (two
+ * 2,048-byte SHAKE256 expansions; with this, one). A hit needs the very bytes the expansion was
+ * made of, so a stale or foreign entry (another candidate block's, an evicted key's) is
+ * expanded afresh: the cache changes no result, only its cost. Least recently added entries
+ * are dropped beyond `max` (each holds about 2 KiB).
+ */
+export class LtHashElements {
+  readonly #byKey = new Map<string, { readonly value: Uint8Array; readonly element: Uint8Array }>();
+  /** Expansions served from the cache, and made (for tests and benchmarks). */
+  readonly stats = { hits: 0, misses: 0 };
+
+  constructor(readonly max = 8192) {
+    if (!Number.isInteger(max) || max < 0) throw new RangeError(`max must be a whole number ≥ 0, got ${max}`);
+  }
+
+  /** lthashElement(hashes, key, value), from the cache when it holds this key with these bytes. */
+  element(hashes: HashSuite, key: string, value: Uint8Array): Uint8Array {
+    const hit = this.#byKey.get(key);
+    if (hit && (hit.value === value || equalBytes(hit.value, value))) {
+      this.stats.hits++;
+      return hit.element;
+    }
+    this.stats.misses++;
+    return lthashElement(hashes, key, value);
+  }
+
+  /** The expansion of `key` = `value` being added: remembered for when it is removed. */
+  added(hashes: HashSuite, key: string, value: Uint8Array): Uint8Array {
+    const element = this.element(hashes, key, value);
+    if (this.max === 0) return element;
+    this.#byKey.delete(key);
+    // A copy: the caller's array could be written to later; the cache must not follow it.
+    this.#byKey.set(key, { value: value.slice(), element });
+    if (this.#byKey.size > this.max) this.#byKey.delete(this.#byKey.keys().next().value!);
+    return element;
+  }
+
+  get size(): number {
+    return this.#byKey.size;
+  }
 }
 
 export class LtHash {

@@ -8,7 +8,7 @@ import { equalBytes } from '../bytes.js';
 import { decode, encode } from '../codec/index.js';
 import type { CborValue } from '../codec/types.js';
 import type { HashSuite } from '../crypto/types.js';
-import { LtHash, lthashElement } from './lthash.js';
+import { LtHash, LtHashElements, lthashElement } from './lthash.js';
 
 export interface StateEntry {
   readonly bytes: Uint8Array;
@@ -61,6 +61,12 @@ export interface StateMeta {
 export interface StateReader {
   get(key: string): CborValue | undefined;
 }
+
+/**
+ * Expansions of the entries blocks added, shared by every state of this process: a cache of a
+ * pure function (see LtHashElements), checked by the bytes on every hit.
+ */
+const ELEMENTS = new LtHashElements();
 
 /** Most keys a state remembers lookups of (then it starts again). */
 const LOOKUP_CACHE_MAX = 65_536;
@@ -239,13 +245,21 @@ export class StateDraft implements StateReader {
     return out;
   }
 
-  /** The accumulator after these changes. */
-  accumulatorAfter(hashes: HashSuite, changes: readonly StateChange[]): LtHash {
+  /**
+   * The accumulator after these changes. The expansion of an entry added here is remembered
+   * (`elements`, by default the process's cache), so the block that next changes the key only
+   * expands its new value.
+   */
+  accumulatorAfter(
+    hashes: HashSuite,
+    changes: readonly StateChange[],
+    elements: LtHashElements = ELEMENTS,
+  ): LtHash {
     const acc = this.base.accumulatorCopy();
     for (const c of changes) {
       const old = this.base.getBytes(c.key);
-      if (old !== undefined) acc.mix(lthashElement(hashes, c.key, old), -1);
-      if (c.value !== null) acc.mix(lthashElement(hashes, c.key, c.value), 1);
+      if (old !== undefined) acc.mix(elements.element(hashes, c.key, old), -1);
+      if (c.value !== null) acc.mix(elements.added(hashes, c.key, c.value), 1);
     }
     return acc;
   }
