@@ -2,8 +2,9 @@
  * `npm run bench -- ledger`: storage append rate (SQLite, PostgreSQL) of 1,000-transaction
  * blocks with signatures already checked, header verification rate (hashes, links, Merkle
  * roots), and parallel signature verification against cores × one core's ML-DSA-44 verify
- * rate measured in the same run. PostgreSQL runs when QLEDGER_BENCH_PG (or QLEDGER_TEST_PG)
- * names a server; each run uses a fresh schema that is dropped afterwards.
+ * rate measured in the same run; and the state accumulator's update for a block of 64 changes,
+ * with the LtHash expansion cache against without it. PostgreSQL runs when QLEDGER_BENCH_PG
+ * (or QLEDGER_TEST_PG) names a server; each run uses a fresh schema that is dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,8 @@ import {
   type Block,
   buildBlock,
   genesisBlock,
-  type LedgerState,
+  LedgerState,
+  LtHashElements,
   nobleBackend,
   parseGenesisText,
   type SigCheck,
@@ -281,7 +283,47 @@ async function benchSignatures(w: Workload): Promise<void> {
   });
 }
 
+/**
+ * The state accumulator's update for a block that changes 64 sequence numbers (64 senders, as
+ * in the consensus bench), with the expansion cache (LtHashElements) and without it (max 0:
+ * every old and new entry expanded), alternated within each run.
+ */
+function benchAccumulator(): void {
+  const CHANGES = 64;
+  const BLOCKS_PER_RUN = 120;
+  const timed = (cache: LtHashElements): number => {
+    let state = LedgerState.empty();
+    const t: number[] = [];
+    for (let h = 0; h < BLOCKS_PER_RUN; h++) {
+      const d = state.draft();
+      for (let k = 0; k < CHANGES; k++) d.put(`seq:sender-${k}`, h * CHANGES + k);
+      const changes = d.changes();
+      const t0 = performance.now();
+      const acc = d.accumulatorAfter(nativeHashes, changes, cache);
+      t.push(performance.now() - t0);
+      state = d.finish(acc, { height: h, lastHash: new Uint8Array(32), lastTime: h });
+    }
+    return summarize(t.slice(1)).median; // the first block has nothing to remove
+  };
+  const cached: number[] = [];
+  const plain: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    plain.push(timed(new LtHashElements(0)));
+    cached.push(timed(new LtHashElements()));
+  }
+  emit({
+    bench: 'ledger',
+    name: 'state.accumulator_after',
+    unit: 'ms',
+    changes: CHANGES,
+    ...summarize(cached),
+    uncached_ms: summarize(plain).median,
+    ratio_vs_uncached: summarize(cached.map((c, i) => c / plain[i]!)).median,
+  });
+}
+
 export async function benchLedger(): Promise<void> {
+  benchAccumulator();
   const w = await workload();
   await benchAppend(w);
   await benchHeaders(w);
