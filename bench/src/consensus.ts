@@ -28,6 +28,10 @@
  *                                     /proc) each validator spent per height; over validators
  *   validator_cpu_us_per_tx           at saturation: the four validators' CPU per committed
  *                                     transaction (per window)
+ *   ab_cpu_ratio                      only with QLEDGER_AB_MAIN or QLEDGER_AB_ARGS (half the
+ *                                     validators on other code or flags, see devnet-launch.ts):
+ *                                     the B half's mean CPU over the A half's, at 100 tx/s and
+ *                                     at saturation (per window)
  *   verify_share_of_cpu               at saturation: validators × verify cost ÷ that CPU, the
  *                                     share of the validators' CPU a transaction's verifications
  *                                     would take at their solo cost. verify_ceiling_ratio is
@@ -38,7 +42,7 @@
  *
  * QLEDGER_BENCH_SECONDS sets the saturation window (default 15 s, three windows);
  * QLEDGER_BENCH_LOW_SECONDS the 100 tx/s phase (default 10 s); QLEDGER_BENCH_WARMUP_SECONDS
- * the unmeasured 100 tx/s before it (default 10 s, 0 for none), whose latencies are printed
+ * the unmeasured 100 tx/s before it (default 30 s, 0 for none), whose latencies are printed
  * apart, with `load: "100 tx/s, warm-up"`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,6 +56,7 @@ import {
   createOqsBackend,
   dataTx,
   HEIGHT_PHASES,
+  launchPlan,
   nativeHashes,
   registerTx,
   startDevnet,
@@ -170,6 +175,24 @@ async function networkTotals(net: DevnetProcess): Promise<Totals> {
 /** Each validator's CPU (ms) between two totals; null without /proc. */
 const cpuBetween = (a: Totals, b: Totals): number[] | null =>
   a.cpu && b.cpu ? b.cpu.map((c, i) => c - a.cpu![i]!) : null;
+
+/**
+ * With QLEDGER_AB_MAIN or QLEDGER_AB_ARGS (devnet-launch.ts), half the validators run other code
+ * or flags in the same devnet: their mean CPU over the A half's, over the same span. Below 1
+ * the B half spent less. Null without an A/B run, or without /proc.
+ */
+const AB = (() => {
+  const plan = launchPlan(process.env, '');
+  return [0, 1, 2, 3].map((i) => plan(i).b);
+})();
+function abRatio(cpu: number[] | null): number | null {
+  if (!cpu || !AB.includes(true)) return null;
+  const mean = (b: boolean) => {
+    const xs = cpu.filter((_, i) => AB[i] === b);
+    return xs.reduce((x, y) => x + y, 0) / xs.length;
+  };
+  return mean(true) / mean(false);
+}
 
 async function registerClients(net: DevnetProcess, crypto: Crypto): Promise<Client[]> {
   const regs = Array.from({ length: CLIENTS }, (_, i) =>
@@ -421,6 +444,9 @@ export async function benchConsensus(): Promise<void> {
     // fixed work (votes signed and checked, snapshots, tagged messages), and four validators
     // share two cores, so this CPU is what sets the height's length.
     const lowCpu = cpuBetween(before, after);
+    const abLow = abRatio(lowCpu);
+    if (abLow !== null)
+      emit({ ...base, name: 'ab_cpu_ratio', unit: 'ratio', load: '100 tx/s', ...summarize([abLow]) });
     if (lowCpu)
       emit({
         ...base,
@@ -455,6 +481,9 @@ export async function benchConsensus(): Promise<void> {
     const msgsPerBlock: number[] = [];
     const loadgen: number[] = [];
     const cpuPerTx: number[] = [];
+    const satCpu: number[] = [];
+    const abSat: number[] = [];
+    let satCommitted = 0;
     for (let w = 0; w < WINDOWS; w++) {
       const a = await networkTotals(net);
       const r = await offer(net, tracker, load, Number.POSITIVE_INFINITY, WINDOW_S);
@@ -464,6 +493,10 @@ export async function benchConsensus(): Promise<void> {
       const cpu = cpuBetween(a, b);
       const committed = tracker.times.filter((t) => t >= a.at && t <= b.at).length;
       if (cpu && committed > 0) cpuPerTx.push((1000 * cpu.reduce((x, y) => x + y, 0)) / committed);
+      const ab = abRatio(cpu);
+      if (ab !== null) abSat.push(ab);
+      for (let i = 0; i < (cpu?.length ?? 0); i++) satCpu[i] = (satCpu[i] ?? 0) + cpu![i]!;
+      satCommitted += committed;
       tps.push(r.committed / r.seconds);
       lat.push(...r.latencies);
       bitsPerTx.push((b.bits - a.bits) / Math.max(1, r.committed));
@@ -471,7 +504,11 @@ export async function benchConsensus(): Promise<void> {
       msgsPerBlock.push((b.tags - a.tags) / blocks);
       loadgen.push(r.loadgenCores);
     }
-    if (process.env.QLEDGER_BENCH_DEBUG)
+    if (process.env.QLEDGER_BENCH_DEBUG) {
+      console.error(
+        'cpu_us_per_tx',
+        JSON.stringify(satCpu.map((c) => (1000 * c) / Math.max(1, satCommitted))),
+      );
       for (const v of net.ready.validators)
         console.error(
           v.name,
@@ -481,6 +518,9 @@ export async function benchConsensus(): Promise<void> {
             ),
           ),
         );
+    }
+    if (abSat.length > 0)
+      emit({ ...base, name: 'ab_cpu_ratio', unit: 'ratio', load: 'saturation', ...summarize(abSat) });
     const committedTps = summarize(tps);
     emit({ ...base, name: 'committed_tps', unit: 'tx/s', ...committedTps });
     emitLatencies('saturation', lat);

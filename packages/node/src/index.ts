@@ -1,5 +1,6 @@
 /** @qledger/node — the validator side of qledger. */
 
+export { type Launch, launchPlan } from './cli/devnet-launch.js';
 export * from './config/errors.js';
 export * from './crypto/index.js';
 export * from './http/outbound.js';

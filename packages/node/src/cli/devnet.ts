@@ -19,6 +19,7 @@ import { freePorts } from '../http/ports.js';
 import { writeDevPki } from '../pki/dev.js';
 import { readSigningKey, writeSigningKey } from '../validator/keyfile.js';
 import { parseCommand } from './args.js';
+import { launchPlan } from './devnet-launch.js';
 import { CliError } from './errors.js';
 
 export const DEVNET_USAGE = `usage: qledger devnet [options]
@@ -70,6 +71,11 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   if (!(km >= 0 && km <= 400)) throw new CliError('--km must be a number in [0, 400]', 2);
   const basePort = intFlag('port', v.port, 8080, 0, 65000);
   const epochLength = intFlag('epoch-length', v['epoch-length'], 16, 4, 1_000_000);
+  // Before anything is made or started: a wrong A/B variable stops here.
+  const plan = launchPlan(
+    process.env,
+    fileURLToPath(new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url)),
+  );
   const dir = resolve(v.dir ?? '.qledger');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const json = v.json;
@@ -178,18 +184,17 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     writeFileSync(file, `${JSON.stringify(cfg, null, 2)}\n`);
     return file;
   });
-  const main = fileURLToPath(new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
   const children = new Map<string, ChildProcess>();
   let dashboardApp: { close(): Promise<unknown> } | undefined;
   let stopping = false;
   const launch = (i: number) => {
     const name = names[i]!;
     const out = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-    // QLEDGER_NODE_ARGS: extra Node.js flags for the validators (e.g. --cpu-prof, heap limits).
-    const extra = process.env.QLEDGER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+    // QLEDGER_NODE_ARGS and the A/B variables (devnet-launch.ts).
+    const { flags, script } = plan(i);
     const child = spawn(
       process.execPath,
-      [...process.execArgv, ...extra, main, 'node', '--config', configs[i]!],
+      [...process.execArgv, ...flags, script, 'node', '--config', configs[i]!],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
