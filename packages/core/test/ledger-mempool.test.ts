@@ -22,6 +22,7 @@ import {
   STATE_KEYS,
   type TxEnvelope,
   toHex,
+  txIdHex,
 } from '../src/index.js';
 import { CHAIN, crypto, genesisJson, hashes, outcome, party, VALIDATORS } from './helpers/ledger.js';
 
@@ -252,4 +253,36 @@ test('mempool: data transactions behind a block are replayed, not applied again'
   // Only ann 16 got as far as its signature (15 repeats the rotation's seq, 17 on leave a gap),
   // and it is signed with the key she no longer has.
   assert.deepEqual(asked, ['ann 16']);
+});
+
+test('txIdHex is toHex of the id, remembered per envelope; the pool answers for an envelope as for its id', () => {
+  const state = genesisBlock(config, hashes).state;
+  const pool = new Mempool(state, { maxTxs: 1000, maxBytes: 1 << 24, hashes, crypto });
+  fc.assert(
+    fc.property(fc.nat({ max: 40 }), fc.nat({ max: 255 }), (seq, salt) => {
+      const env = fake(
+        PEOPLE[salt % AT_GENESIS]!.name,
+        'data',
+        seq,
+        { payload: new Uint8Array([salt]) },
+        salt,
+      );
+      const hex = txIdHex(env);
+      assert.equal(hex, toHex(env.id));
+      assert.equal(txIdHex(env), hex);
+      // Another envelope of the same bytes has the same id.
+      const again = decodeTx(env.bytes, config.params, hashes);
+      assert.notEqual(again, env);
+      assert.equal(txIdHex(again), hex);
+      assert.equal(pool.has(env), pool.has(env.id));
+    }),
+    { numRuns: 200 },
+  );
+  const env = fake(PEOPLE[0]!.name, 'data', 0, { payload: new Uint8Array([1]) }, 1);
+  pool.add(env, state.lastTime, { deferSignatures: true });
+  assert.equal(pool.has(env), true);
+  assert.equal(pool.has(env.id), true);
+  assert.deepEqual(pool.take(10, 1 << 24), [], 'not verified yet');
+  pool.markVerified(env);
+  assert.deepEqual(pool.take(10, 1 << 24), [env]);
 });

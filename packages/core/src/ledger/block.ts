@@ -15,7 +15,7 @@ import { STATE_KEYS as K } from './keys.js';
 import { txRoot } from './merkle.js';
 import { applyTx, type SigCheck } from './rules.js';
 import type { LedgerState, StateChange } from './state.js';
-import { decodeTx } from './tx.js';
+import { decodeTx, txIdHex } from './tx.js';
 import { type Block, type BlockHeader, LEDGER_VERSION, type LedgerParams, type TxEnvelope } from './types.js';
 
 const R = new FieldReader(E.BLOCK_MALFORMED);
@@ -141,7 +141,7 @@ function applyBody(state: LedgerState, body: Body, opts: ApplyOptions, deferred:
   const seen = new Set<string>();
   for (let i = 0; i < body.txs.length; i++) {
     const env = body.txs[i]!;
-    const idHex = toHex(env.id);
+    const idHex = txIdHex(env);
     if (seen.has(idHex))
       throw withTxIndex(
         ledgerError(E.BLOCK_DUPLICATE_TX, 'transaction appears twice'),

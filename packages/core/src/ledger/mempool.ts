@@ -29,6 +29,7 @@ import { chainParams } from './block.js';
 import { LEDGER_ERRORS as E, ledgerError } from './errors.js';
 import { applyTx, type SigCheck, type TxContext } from './rules.js';
 import type { LedgerState, StateDraft, StateEntry } from './state.js';
+import { txIdHex } from './tx.js';
 import type { LedgerParams, TxEnvelope } from './types.js';
 
 export interface MempoolOptions {
@@ -88,8 +89,9 @@ export class Mempool {
     return this.bytes;
   }
 
-  has(id: Uint8Array): boolean {
-    return this.ids.has(toHex(id));
+  /** Whether a transaction with this id (or this envelope's) is pending. */
+  has(id: Uint8Array | TxEnvelope): boolean {
+    return this.ids.has(id instanceof Uint8Array ? toHex(id) : txIdHex(id));
   }
 
   /**
@@ -99,7 +101,7 @@ export class Mempool {
    * never hands out a transaction before it is marked.
    */
   add(env: TxEnvelope, now: number, opts: { deferSignatures?: boolean } = {}): SigCheck[] {
-    const id = toHex(env.id);
+    const id = txIdHex(env);
     if (this.ids.has(id))
       throw ledgerError(E.MEMPOOL_DUPLICATE, `transaction ${id} is already pending`, { txId: id });
     // The validators' beacon transactions do not count against the limits, so a flood of
@@ -120,8 +122,8 @@ export class Mempool {
   }
 
   /** The deferred signatures of `id` checked out: it may now go into a block. */
-  markVerified(id: Uint8Array): void {
-    this.unverified.delete(toHex(id));
+  markVerified(id: Uint8Array | TxEnvelope): void {
+    this.unverified.delete(id instanceof Uint8Array ? toHex(id) : txIdHex(id));
   }
 
   /** Drops the given transactions (and re-admits the rest in order, as rebase does). */
@@ -211,7 +213,7 @@ export class Mempool {
     let bytes = 0;
     for (const t of this.order) {
       if (out.length >= maxTxs || bytes + t.bytes.length > maxBytes) break;
-      if (this.unverified.size > 0 && this.unverified.has(toHex(t.id))) break;
+      if (this.unverified.size > 0 && this.unverified.has(txIdHex(t))) break;
       out.push(t);
       bytes += t.bytes.length;
     }
@@ -246,7 +248,7 @@ export class Mempool {
     const replay = this.opts.replay !== false;
     for (const env of old) {
       const a = this.applied.get(env);
-      const id = a?.id ?? toHex(env.id);
+      const id = a?.id ?? txIdHex(env);
       if (gone.has(id)) {
         this.unverified.delete(id);
         this.applied.delete(env);

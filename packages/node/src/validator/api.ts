@@ -3,7 +3,7 @@
  * the server in `../api/server.ts`. Errors are `{ code, message, details? }` with stable
  * codes (docs/api.md); a refused submission changes nothing.
  */
-import { decodeCert, decodeHeader, QledgerError, toHex } from '@qledger/core';
+import { decodeCert, decodeHeader, QledgerError, toHex, txIdHex } from '@qledger/core';
 import type { schemas } from '@qledger/core/api';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -123,7 +123,7 @@ export async function buildValidatorApi(
       beacon: toHex(header.beacon),
       txs: b.txs.map((t) => {
         const env = v.decodeTx(t);
-        return { id: toHex(env.id), kind: env.tx.kind, sender: env.tx.from };
+        return { id: txIdHex(env), kind: env.tx.kind, sender: env.tx.from };
       }),
       cert: cert && { round: cert.round, signers: cert.sigs.map((s) => v.names[s.voter]!) },
     };

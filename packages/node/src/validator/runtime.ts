@@ -69,6 +69,7 @@ import {
   step,
   type TxEnvelope,
   toHex,
+  txIdHex,
   txLeaf,
   verifyCommitCert,
 } from '@qledger/core';
@@ -728,7 +729,7 @@ export class Validator {
   }
 
   #alreadyVerified(env: TxEnvelope, c: SigCheck): boolean {
-    const done = this.#verified.get(toHex(env.id));
+    const done = this.#verified.get(txIdHex(env));
     // Usually the very same arrays (the envelope's signature, the state's key), so no byte-wise
     // compare is needed.
     const same = (a: Uint8Array, b: Uint8Array) => a === b || sameBytes(a, b);
@@ -779,7 +780,7 @@ export class Validator {
     this.#lastProgress = performance.now();
     const ids = block.txs.map((t) => t.id);
     for (const t of block.txs) {
-      const id = toHex(t.id);
+      const id = txIdHex(t);
       this.#verified.delete(id);
       this.#rejected.delete(id);
       this.#forgetEnvelope(t);
@@ -803,14 +804,14 @@ export class Validator {
       time: block.header.time,
       proposer: block.header.proposer,
       round: cert.round,
-      txs: ids.map(toHex),
+      txs: block.txs.map(txIdHex),
     };
     this.events.emit('block', ev);
     if (this.#awaiting) this.#maybeBuild();
   }
 
   #reject(env: TxEnvelope, e: QledgerError): void {
-    const id = toHex(env.id);
+    const id = txIdHex(env);
     this.#verified.delete(id);
     this.#forgetEnvelope(env);
     if (this.#rejected.size >= REJECTED_KEPT) this.#rejected.delete(this.#rejected.keys().next().value!);
@@ -1016,8 +1017,8 @@ export class Validator {
    */
   submit(bytes: Uint8Array, fromClient = true): Promise<TxState & { id: string }> {
     const env = this.#timed('decodeTx', () => decodeTx(bytes, this.#params, hashes));
-    const id = toHex(env.id);
-    if (this.#mempool.has(env.id)) return Promise.resolve({ id, status: 'pending' });
+    const id = txIdHex(env);
+    if (this.#mempool.has(env)) return Promise.resolve({ id, status: 'pending' });
     const checks = this.#timed('admit', () => this.#mempool.add(env, Date.now(), { deferSignatures: true }));
     this.#envelopes.set(toHex(txLeaf(hashes, env)), env);
     if (!this.#admitBatch) {
@@ -1082,10 +1083,10 @@ export class Validator {
         return;
       }
       this.#verified.set(
-        toHex(b.env.id),
+        txIdHex(b.env),
         checks.filter((_, k) => owner[k] === i),
       );
-      this.#mempool.markVerified(b.env.id);
+      this.#mempool.markVerified(b.env);
       b.resolve({ status: 'pending' });
     });
     if (badIds.length) for (const d of this.#mempool.remove(badIds, Date.now())) this.#reject(d.env, d.error);
@@ -1093,7 +1094,7 @@ export class Validator {
     // after it from the same sender and left the pool with it, would cost each of them a check.
     // The pool is asked only when a check failed: the rare case, on a hot path.
     for (const b of batch)
-      if (b.gossip && (badIds.length === 0 || this.#mempool.has(b.env.id))) this.#gossip.push(b.gossip);
+      if (b.gossip && (badIds.length === 0 || this.#mempool.has(b.env))) this.#gossip.push(b.gossip);
     this.#scheduleGossip();
     this.#maybeBuild();
   }
