@@ -293,3 +293,26 @@ test('decoded byte strings are copies, also from a Node.js Buffer (whose slice i
   assert.deepEqual(bytes, payload, 'the decoded bytes did not change with it');
   assert.ok(!Buffer.isBuffer(bytes), 'a plain Uint8Array');
 });
+
+test('decode with views: the same values, byte strings sharing the input; without, copies', () => {
+  fc.assert(
+    fc.property(value, (v) => {
+      const bytes = encode(v);
+      assert.deepEqual(decode(bytes, { views: true }), decode(bytes));
+    }),
+    { numRuns: 300 },
+  );
+  const bytes = encode({ a: new Uint8Array([1, 2, 3]), b: [new Uint8Array([4])] });
+  const viewed = decode(bytes, { views: true }) as { a: Uint8Array; b: Uint8Array[] };
+  const copied = decode(bytes) as { a: Uint8Array; b: Uint8Array[] };
+  assert.equal(viewed.a.buffer, bytes.buffer);
+  assert.notEqual(copied.a.buffer, bytes.buffer);
+  bytes[bytes.length - 1] = 9; // the last byte is b[0]'s content
+  assert.deepEqual(viewed.b[0], new Uint8Array([9]));
+  assert.deepEqual(copied.b[0], new Uint8Array([4]));
+  // A Node.js Buffer input gives plain Uint8Array views too.
+  const buf = Buffer.from(encode(new Uint8Array([7, 8])));
+  const out = decode(buf, { views: true }) as Uint8Array;
+  assert.equal(out.constructor, Uint8Array);
+  assert.equal(out.buffer, buf.buffer);
+});

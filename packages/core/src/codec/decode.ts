@@ -12,6 +12,12 @@ import { type CborValue, CODEC_ERRORS } from './types.js';
 export interface DecodeOptions {
   /** Maximum nesting depth (default 64). */
   maxDepth?: number;
+  /**
+   * Byte strings as views into `bytes` instead of copies (default false). Only for input that
+   * is never written to afterwards, and kept alive as long as the value: a transaction's
+   * envelope holds its bytes and never changes them, so its decoded fields may share them.
+   */
+  views?: boolean;
 }
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -40,6 +46,7 @@ class Reader {
   constructor(
     readonly buf: Uint8Array,
     readonly maxDepth: number,
+    readonly views = false,
   ) {}
 
   /** One view for the whole input, made on first need (most items have one-byte heads). */
@@ -120,7 +127,10 @@ class Reader {
       }
       case 2: {
         const n = this.length(info, start);
-        const out = this.buf.slice(this.pos, this.pos + n); // a copy: `decode` reads a plain Uint8Array
+        // A copy (`decode` reads a plain Uint8Array), or with `views` a view of the input.
+        const out = this.views
+          ? this.buf.subarray(this.pos, this.pos + n)
+          : this.buf.slice(this.pos, this.pos + n);
         this.pos += n;
         return out;
       }
@@ -226,12 +236,13 @@ function compare(a: Uint8Array, b: Uint8Array): number {
 export function decode(bytes: Uint8Array, opts: DecodeOptions = {}): CborValue {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
   // A Node.js Buffer's slice is a view: read it through a plain Uint8Array over the same
-  // memory, so every decoded byte string is a copy that owns its bytes.
+  // memory, so every decoded byte string is a copy that owns its bytes (or, with `views`, a
+  // plain Uint8Array view).
   const plain =
     bytes.constructor === Uint8Array
       ? bytes
       : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const r = new Reader(plain, opts.maxDepth ?? 64);
+  const r = new Reader(plain, opts.maxDepth ?? 64, opts.views === true);
   const v = r.value(0);
   if (r.pos !== bytes.length)
     fail(CODEC_ERRORS.TRAILING_BYTES, `${bytes.length - r.pos} bytes after the item`, r.pos);
