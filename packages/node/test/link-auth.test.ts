@@ -238,7 +238,15 @@ describe('link authentication without QKD', () => {
       assert.equal(got.length, 3);
       for (const [i, f] of got.entries()) assert.deepEqual(f.payload, payloads[i]);
       assert.equal(got[0]!.type, FRAME.TXS);
+      // Each payload owns its memory (receivers keep views of it): no two share a buffer, and
+      // none shares the wire's.
+      const buffers = new Set(got.map((f) => f.payload.buffer));
+      assert.equal(buffers.size, 3);
+      assert.equal(buffers.has(wire.buffer), false);
     }
+    // Frames arriving in one chunk, which the reader could have cut out of it without a copy.
+    const one = new FrameReader().push(Buffer.from(wire));
+    assert.equal(new Set(one.map((f) => f.payload.buffer)).size, 3);
     const huge = Buffer.alloc(5);
     huge.writeUInt32BE(MAX_FRAME + 1);
     assert.throws(

@@ -53,6 +53,8 @@ export class FrameReader {
         throw new QledgerError('PEER_FRAME_TOO_LARGE', `frame of ${len} bytes (limit ${MAX_FRAME})`);
       if (this.#size < 4 + len) break; // wait for the rest before copying anything
       const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+      // A copy: each frame owns its buffer, and receivers keep views of it (a TXS frame's
+      // transactions), so it must not share memory with the socket's chunks.
       out.push({ type: all[4]!, payload: new Uint8Array(all.subarray(5, 4 + len)) });
       const rest = all.subarray(4 + len);
       this.#chunks = rest.length ? [rest] : [];

@@ -925,7 +925,8 @@ export class Validator {
   #onFrame(from: number, type: FrameType, payload: Uint8Array): void {
     try {
       if (type === FRAME.TXS) {
-        const list = decode(payload);
+        // Views of the frame, not copies: FrameReader gives each frame its own buffer.
+        const list = decode(payload, { views: true });
         if (!Array.isArray(list) || list.length > 100_000) throw new Error('TXS is not a list');
         let refused = 0;
         for (const b of list) {
