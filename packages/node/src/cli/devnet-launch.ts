@@ -1,6 +1,6 @@
 /**
- * How `qledger devnet` starts validator i: Node.js flags and the script. For measuring, two
- * environment variables may run half the validators differently in one devnet, so both halves
+ * How `qledger devnet` starts validator i: Node.js flags and the script. For measuring, the
+ * QLEDGER_AB_* variables run half the validators differently in one devnet, so both halves
  * see the same load on the same machine at the same moment (this machine's speed drifts by a
  * fifth between runs, far more than most changes are worth):
  *
