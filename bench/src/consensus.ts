@@ -66,7 +66,7 @@ import {
   startDevnet,
   submitTxs,
 } from '@qledger/node';
-import { emit, envInt, summarize } from './format.js';
+import { BenchConfigError, emit, envInt, summarize } from './format.js';
 import { LoadClient } from './load-http.js';
 import { processCpuMs } from './proc.js';
 
@@ -186,7 +186,13 @@ const cpuBetween = (a: Totals, b: Totals): number[] | null =>
  * the B half spent less. Null without an A/B run, or without /proc.
  */
 const AB = (() => {
-  const plan = launchPlan(process.env, '');
+  let plan: ReturnType<typeof launchPlan>;
+  try {
+    plan = launchPlan(process.env, '');
+  } catch (e) {
+    // A bad QLEDGER_AB_* variable: one line and exit 2, like the bench's own knobs.
+    throw new BenchConfigError((e as Error).message);
+  }
   return [0, 1, 2, 3].map((i) => plan(i).b);
 })();
 function abRatio(cpu: number[] | null): number | null {

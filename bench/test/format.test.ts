@@ -57,6 +57,19 @@ test('npm run bench with a bad knob or an unknown suite: exit 2 and one line say
       `bench: ${name} must be an integer from ${range}, got ${JSON.stringify(value)}`,
     );
   }
+  // The devnet's A/B variables, checked as the consensus suite loads.
+  for (const [env, line] of [
+    [{ QLEDGER_AB_ARGS: '--x', QLEDGER_AB_PARITY: '7' }, 'bench: QLEDGER_AB_PARITY must be 0 or 1, got "7"'],
+    [
+      { QLEDGER_AB_MAIN: '/nonexistent/main.ts' },
+      'bench: QLEDGER_AB_MAIN: no such file: /nonexistent/main.ts',
+    ],
+  ] as const) {
+    const bad = bench(['consensus'], env);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.equal(bad.stdout, '');
+    assert.equal(bad.stderr.trim(), line);
+  }
   const unknown = bench(['nonesuch']);
   assert.equal(unknown.status, 2);
   assert.match(

@@ -45,7 +45,7 @@ export class LtHashElements {
   /** lthashElement(hashes, key, value), from the cache when it holds this key with these bytes. */
   element(hashes: HashSuite, key: string, value: Uint8Array): Uint8Array {
     const hit = this.#byKey.get(key);
-    if (hit && (hit.value === value || equalBytes(hit.value, value))) {
+    if (hit && equalBytes(hit.value, value)) {
       this.stats.hits++;
       return hit.element;
     }
