@@ -131,6 +131,31 @@ describe('link authentication over real KMEs', () => {
     }
   });
 
+  test('the two ends may ask for different key sizes: each direction uses its sender’s keyBits', async () => {
+    // v1 asks its KME for 512-bit keys, v2 for the default 256. A receiver takes the keys the
+    // sender chose (a rolling upgrade that changes keyBits must not break its links).
+    const { a, b, used, broken, close } = pair(pki, net, { keyBits: 512 });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const m = utf8(`both ways ${i}`);
+        assert.deepEqual(await b.open((await a.seal(m))!), m, `v1 → v2, message ${i}`);
+        assert.deepEqual(await a.open((await b.seal(m))!), m, `v2 → v1, message ${i}`);
+      }
+      assert.deepEqual(broken, []);
+      assert.equal(a.status().state, 'qkd');
+      assert.equal(b.status().state, 'qkd');
+      // 80-byte Toeplitz key + 20 tags of 16 bytes each way, in keys of each sender's size.
+      const bits = (80 + 20 * 16) * 8;
+      assert.equal(b.status().qkdBitsIn % 512, 0, 'v2 received 512-bit keys');
+      assert.equal(a.status().qkdBitsIn % 256, 0);
+      assert.ok(used.v1.get('v1>v2')!.size >= Math.ceil(bits / 512));
+      assert.deepEqual([...used.v2.get('v1>v2')!].sort(), [...used.v1.get('v1>v2')!].sort());
+      assert.deepEqual([...used.v1.get('v2>v1')!].sort(), [...used.v2.get('v2>v1')!].sort());
+    } finally {
+      close();
+    }
+  });
+
   test('a QBER alarm moves the link to ML-KEM fallback; clearing it returns to QKD', async () => {
     const { a, b, close } = pair(pki, net);
     try {

@@ -62,6 +62,10 @@ export interface LinkOptions {
   /** Refill when fewer pad bytes than this remain; fill up to `highBytes`. */
   readonly lowBytes?: number;
   readonly highBytes?: number;
+  /**
+   * Size of the keys this end asks its KME for (enc_keys). The receiving end takes keys of
+   * whatever size the sender chose: each direction's stream is only bytes.
+   */
   readonly keyBits?: number;
   readonly maxKeysPerRequest?: number;
   readonly fallbackAfterMs?: number;
@@ -399,7 +403,8 @@ export class LinkAuth {
       }
       let keys: QkdKey[] = [];
       try {
-        keys = await kme.decKeys(this.o.peer, ids, { size: this.o.keyBits });
+        // No size: the sender chose it (its keyBits), and the KME vouches for each key_ID.
+        keys = await kme.decKeys(this.o.peer, ids);
         await this.o.recordKeyIds(`${this.o.peer}>${this.o.self}`, ids);
       } catch (e) {
         for (const k of keys) k.key.fill(0);
