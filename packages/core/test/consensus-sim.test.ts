@@ -20,6 +20,7 @@ test(`safety and liveness over ${SEEDS.length} seeds: faults and one Byzantine v
   let faults = 0;
   let midStep = 0;
   let reproposals = 0;
+  let unrecorded = 0;
   for (const seed of SEEDS) {
     const r = simulate({ seed, byzantine: seed % 4 === 0 ? null : seed % 4 });
     assert.equal(r.violation, null, `seed ${seed}: ${r.violation}`);
@@ -27,6 +28,7 @@ test(`safety and liveness over ${SEEDS.length} seeds: faults and one Byzantine v
     faults += r.faults;
     midStep += r.midStepCrashes;
     reproposals += r.reproposals;
+    unrecorded += r.unrecordedPrevotes;
   }
   if (!only) {
     // The Byzantine validator's equivocations and forgeries were seen and refused.
@@ -36,6 +38,9 @@ test(`safety and liveness over ${SEEDS.length} seeds: faults and one Byzantine v
     // another block in the same round.
     assert.ok(midStep > 0, 'no crash fell inside a step');
     assert.ok(reproposals > 0, 'no restarted proposer proposed twice in a round');
+    // And a validator that died after its round-0 prevote left, before any sync recorded it,
+    // restarted in that height (it must sit the prevote out, or it could send another).
+    assert.ok(unrecorded > 0, 'no restart followed an unrecorded round-0 prevote');
   }
 });
 

@@ -35,7 +35,7 @@ test('quorums: ⌊2n/3⌋ + 1 distinct validators, f = ⌊(n − 1)/3⌋', () =>
   for (let n = 1; n <= 40; n++) assert.ok(2 * quorumSize(n) - n >= faultTolerance(n) + 1, `n = ${n}`);
 });
 
-test('the proposer asks for a block, proposes it at once, and signs its prevote only after the proposal has left, persisting both first', () => {
+test('the proposer asks for a block, proposes it at once, and signs its prevote only after the proposal has left; a round-0 prevote leaves with no sync', () => {
   let signed = 0;
   const p0 = params(0);
   const counting = {
@@ -59,19 +59,134 @@ test('the proposer asks for a block, proposes it at once, and signs its prevote 
   assert.deepEqual(kinds, ['proposal', 'validate'], kinds.join());
   assert.equal(signed, 0, 'nothing signed before the proposal left');
   const validate = r.actions[1] as Extract<ConsensusAction, { type: 'validate' }>;
-  // The runtime's answer: the prevote, after a snapshot that holds the proposal and the prevote.
+  // The runtime's answer: the prevote, at once (round 0: no snapshot first), and its timeout.
   r = step(r.state, { type: 'validated', height: 0, digest: validate.digest, valid: true });
   const after = r.actions.map((a) => (a.type === 'broadcast' ? a.msg.type : a.type));
   assert.equal(signed, 1);
-  const prevote = after.indexOf('prevote');
-  const persisted = after.indexOf('persist');
-  assert.ok(persisted >= 0 && persisted < prevote, after.join());
+  assert.deepEqual(after, ['schedule', 'prevote'], after.join());
+  assert.ok(r.actions.some((a) => a.type === 'schedule' && a.step === 'prevote' && a.round === 0));
+  // The precommit is what carries the round-0 prevote and the proposal to disk, before it leaves.
+  s = r.state;
+  for (const v of [1, 2]) {
+    const msg = {
+      type: 'prevote' as const,
+      height: 0,
+      round: 0,
+      digest: validate.digest,
+      sig: simCrypto(v, secrets).sign(votePayload('prevote', 'unit', 0, 0, validate.digest)),
+    };
+    r = step(s, { type: 'message', from: v, msg });
+    s = r.state;
+  }
+  const locked = r.actions.map((a) => (a.type === 'broadcast' ? a.msg.type : a.type));
+  const persisted = locked.indexOf('persist');
+  assert.ok(persisted >= 0 && persisted < locked.indexOf('precommit'), locked.join());
   const snap = (r.actions[persisted] as Extract<ConsensusAction, { type: 'persist' }>).snapshot;
   assert.deepEqual(
     snap.proposals.map((p) => [p.round, new TextDecoder().decode(p.block)]),
     [[0, 'b0']],
   );
   assert.ok(snap.votes.some((v) => v.type === 'prevote' && v.round === 0 && v.digest === validate.digest));
+  assert.ok(snap.votes.some((v) => v.type === 'precommit' && v.round === 0 && v.digest === validate.digest));
+  assert.equal(snap.locked?.digest, validate.digest);
+});
+
+test('restarted without a record of its round-0 prevote, a validator sits that prevote out, and still locks, precommits and times out', () => {
+  const p1 = params(1); // validator 0 proposes at height 0, round 0
+  const block = utf8('b0');
+  const digest = p1.crypto.digest(block);
+  const proposal: ConsensusEvent = {
+    type: 'message',
+    from: 0,
+    msg: { type: 'proposal', height: 0, round: 0, validRound: -1, block },
+  };
+  const prevote = (v: number, round = 0): ConsensusEvent => ({
+    type: 'message',
+    from: v,
+    msg: {
+      type: 'prevote',
+      height: 0,
+      round,
+      digest,
+      sig: simCrypto(v, secrets).sign(votePayload('prevote', 'unit', 0, round, digest)),
+    },
+  });
+  const judged = (restarted: boolean, snapshot?: Parameters<typeof initialState>[2]) => {
+    let s = step(initialState(p1, 0, snapshot, restarted), { type: 'start' }).state;
+    s = step(s, proposal).state;
+    return step(s, { type: 'validated', height: 0, digest, valid: true });
+  };
+  const sent = (as: readonly ConsensusAction[]) =>
+    as.flatMap((a) => (a.type === 'broadcast' ? [a.msg.type] : []));
+  // A first start prevotes; a restart with no snapshot of this height does not.
+  assert.deepEqual(sent(judged(false).actions), ['prevote']);
+  const sat = judged(true);
+  assert.deepEqual(sent(sat.actions), []);
+  assert.equal(sat.state.step, 'prevote');
+  assert.equal(sat.state.rounds.get(0)?.prevotes.has(1), false, 'no prevote of its own is counted');
+  assert.ok(sat.actions.some((a) => a.type === 'schedule' && a.step === 'prevote' && a.round === 0));
+  assert.ok(!sat.actions.some((a) => a.type === 'persist'));
+  // A quorum of the others' prevotes: it locks and precommits the block, after a snapshot.
+  let s = sat.state;
+  let r = step(s, prevote(0));
+  r = step(r.state, prevote(2));
+  assert.ok(!sent(r.actions).length, 'two prevotes are not a quorum');
+  r = step(r.state, prevote(3));
+  const kinds = r.actions.map((a) => (a.type === 'broadcast' ? a.msg.type : a.type));
+  assert.ok(
+    kinds.indexOf('persist') >= 0 && kinds.indexOf('persist') < kinds.indexOf('precommit'),
+    kinds.join(),
+  );
+  assert.equal(r.state.locked?.digest, digest);
+  // Without a quorum, its prevote timeout ends the step with a nil precommit (after a snapshot).
+  r = step(sat.state, { type: 'timeout', step: 'prevote', height: 0, round: 0 });
+  const nil = r.actions.find((a) => a.type === 'broadcast');
+  assert.ok(nil?.type === 'broadcast' && nil.msg.type === 'precommit' && nil.msg.digest === null);
+  assert.ok(r.actions.findIndex((a) => a.type === 'persist') < r.actions.indexOf(nil));
+  // A restart whose snapshot holds its round-0 prevote resumes and re-sends that very vote.
+  const first = judged(false);
+  const own = first.state.rounds.get(0)!.prevotes.get(1)!;
+  const snapshot = {
+    height: 0,
+    round: 0,
+    step: 'prevote' as const,
+    locked: null,
+    valid: null,
+    votes: [{ type: 'prevote' as const, round: 0, digest, sig: own.sig! }],
+    proposals: [],
+  };
+  const resumed = step(initialState(p1, 0, snapshot, true), { type: 'start' }).state;
+  assert.equal(resumed.sitOutRound0, false);
+  const resent = step(resumed, { type: 'tick' }).actions.find(
+    (a) => a.type === 'broadcast' && a.msg.type === 'prevote',
+  );
+  assert.ok(resent?.type === 'broadcast' && resent.msg.type === 'prevote' && resent.msg.digest === digest);
+  // Past round 0 nothing is sat out, and every prevote leaves after its snapshot.
+  s = step(sat.state, { type: 'timeout', step: 'prevote', height: 0, round: 0 }).state;
+  r = step(s, { type: 'timeout', step: 'precommit', height: 0, round: 0 });
+  s = r.state;
+  assert.equal(s.round, 1);
+  r = step(s, { type: 'timeout', step: 'propose', height: 0, round: 1 });
+  const r1 = r.actions.map((a) => (a.type === 'broadcast' ? a.msg.type : a.type));
+  assert.ok(r1.includes('prevote') && r1.indexOf('persist') < r1.indexOf('prevote'), r1.join());
+  // Once the height is decided, the next one is voted in as usual.
+  const cert = {
+    height: 0,
+    round: 0,
+    digest,
+    sigs: [0, 2, 3].map((v) => ({
+      voter: v,
+      sig: simCrypto(v, secrets).sign(votePayload('precommit', 'unit', 0, 0, digest)),
+    })),
+  };
+  const next = step(sat.state, {
+    type: 'message',
+    from: 0,
+    msg: { type: 'decision', height: 0, block, cert },
+  });
+  assert.ok(next.actions.some((a) => a.type === 'commit' && a.height === 0));
+  assert.equal(next.state.height, 1);
+  assert.equal(next.state.sitOutRound0, false);
 });
 
 test('an equivocating voter is counted once and reported; a forged precommit is dropped', () => {

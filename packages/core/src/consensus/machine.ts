@@ -186,6 +186,11 @@ export interface ConsensusState {
   /** The height this validator decided last, to tell a slow peer's late vote from a stuck
    * peer's re-sent one: `heard` holds the late votes let pass once (`from:type:round`). */
   readonly last: LastDecision | null;
+  /**
+   * Restarted at this height without a record of its round-0 prevote: it may have sent one
+   * that never reached the disk (see `vote`), so it sends none in round 0 of this height.
+   */
+  readonly sitOutRound0: boolean;
 }
 
 export interface LastDecision {
@@ -218,8 +223,18 @@ export function afterCatchUp(
   };
 }
 
-/** A validator at `height` (the next to decide), or where its snapshot left it. */
-export function initialState(params: ConsensusParams, height: number, snapshot?: Snapshot): ConsensusState {
+/**
+ * A validator at `height` (the next to decide), or where its snapshot left it. `restarted`:
+ * this process is not the validator's first (its store held a chain or a snapshot), so it may
+ * have prevoted in round 0 of `height` before it stopped, and sits that prevote out unless the
+ * snapshot records it.
+ */
+export function initialState(
+  params: ConsensusParams,
+  height: number,
+  snapshot?: Snapshot,
+  restarted = false,
+): ConsensusState {
   const s: Mutable = {
     params,
     height,
@@ -236,6 +251,9 @@ export function initialState(params: ConsensusParams, height: number, snapshot?:
     started: false,
     next: [],
     last: null,
+    sitOutRound0:
+      restarted &&
+      !(snapshot?.height === height && snapshot.votes.some((v) => v.type === 'prevote' && v.round === 0)),
   };
   if (snapshot && snapshot.height === height) {
     s.round = snapshot.round;
@@ -425,12 +443,42 @@ function vote(
 ): void {
   const p = s.params;
   const r = roundOf(s, s.round);
+  // A round-0 prevote leaves without a sync first, and a restarted validator that cannot tell
+  // whether it sent one sends none (`sitOutRound0`): it never sends two different prevotes in
+  // round 0, whatever reached its disk. Every other vote leaves only after its snapshot: a
+  // precommit carries the lock, and a prevote in a later round follows rules that turn on
+  // what the validator saw and did in earlier rounds. Round 0 is the one every height passes
+  // through, so this takes one sync off each height's critical path; a restart costs at most
+  // its own round-0 prevote, and the other 2f + 1 decide without it.
+  const firstPrevote = type === 'prevote' && s.round === 0;
+  if (firstPrevote && !s.fired.has('pv:0')) {
+    // In round 0 the prevote timeout starts with this validator's own prevote (or the one it
+    // sits out), not at a quorum of prevotes (Tendermint line 34). A validator sitting out
+    // leaves round 0 with fewer than 2f + 1 prevoters when another is silent, and line 34
+    // would then wait for ever; this way each honest validator precommits nil on its timeout,
+    // and line 47 moves them all to round 1. The timer only brings a nil precommit forward,
+    // which is always safe.
+    s.fired.add('pv:0');
+    out.push({
+      type: 'schedule',
+      step: 'prevote',
+      height: s.height,
+      round: 0,
+      ms: timeoutMs(s, 'prevote', 0),
+    });
+  }
+  if (firstPrevote && s.sitOutRound0) {
+    // As if it had prevoted: it still locks and precommits on a quorum's prevotes, and its nil
+    // precommit on the timeout is also what tells peers far ahead to send it the decision.
+    s.step = 'prevote';
+    return;
+  }
   const sig =
     digest !== null ? p.crypto.sign(votePayload(type, p.chainId, s.height, s.round, digest)) : undefined;
   const v = voteOf(digest, sig);
   (type === 'prevote' ? r.prevotes : r.precommits).set(p.self, v);
   s.step = type;
-  out.push({ type: 'persist', snapshot: snapshot(s) });
+  if (!firstPrevote) out.push({ type: 'persist', snapshot: snapshot(s) });
   out.push({ type: 'broadcast', msg: voteMsg(type, s.height, s.round, v) });
 }
 
@@ -748,6 +796,7 @@ function decide(s: Mutable, block: Uint8Array, cert: CommitCert, out: ConsensusA
   s.ahead = new Map();
   s.proposed = new Map();
   s.awaitingBlock = null;
+  s.sitOutRound0 = false;
   const buffered = s.next;
   s.next = [];
   out.push({ type: 'persist', snapshot: snapshot(s) });

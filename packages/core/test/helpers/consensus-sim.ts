@@ -3,8 +3,9 @@
  *
  * Virtual time, an event queue, and per-message random delay, loss, duplication and
  * reordering; partitions; crash and restart from the last persisted snapshot (half of the
- * crashes fall in the middle of a step: its actions up to a random point happen, the rest
- * never do, as when a process dies between a send and a sync); one Byzantine validator.
+ * crashes fall in the middle of a step that sends a vote or syncs: its actions up to a random
+ * point happen, the rest never do, as when a process dies between a send and a sync); one
+ * Byzantine validator.
  * Until `gstMs` (global stabilisation time) the network misbehaves; after it, every message
  * arrives within 50 ms and every crashed validator is back. The run checks
  * safety at every commit, checks that no honest validator ever sends two different votes for
@@ -97,6 +98,11 @@ export interface SimResult {
   reproposals: number;
   /** Crashes that fell inside a step. */
   midStepCrashes: number;
+  /**
+   * Restarts of an honest validator that had sent a round-0 prevote its snapshot did not
+   * record (the prevote leaves before any sync), so that it sat that prevote out.
+   */
+  unrecordedPrevotes: number;
   roundChanges: number;
   events: number;
 }
@@ -216,6 +222,7 @@ export function simulate(opts: SimOptions): SimResult {
   const proposalsSent = new Map<string, string>();
   let reproposals = 0;
   let midStepCrashes = 0;
+  let unrecordedPrevotes = 0;
   let violation: string | null = null;
   let faults = 0;
   let roundChanges = 0;
@@ -365,10 +372,14 @@ export function simulate(opts: SimOptions): SimResult {
     node.state = r.state;
     // As the runtime does: one sync for the step's snapshots.
     const actions = coalescePersists(r.actions);
-    // A crash that is due falls inside the next step that both syncs and sends, the steps where
-    // the order of the two matters.
+    // A crash that is due falls inside the next step that sends and either syncs (the order of
+    // the two matters) or sends a vote (a round-0 prevote leaves with no sync at all).
     const sends = actions.some((a) => a.type === 'broadcast' || a.type === 'send');
-    if (!node.crashing || !sends || !actions.some((a) => a.type === 'persist')) return perform(node, actions);
+    const votes = actions.some(
+      (a) => a.type === 'broadcast' && (a.msg.type === 'prevote' || a.msg.type === 'precommit'),
+    );
+    if (!node.crashing || !sends || !(votes || actions.some((a) => a.type === 'persist')))
+      return perform(node, actions);
     // The process dies in the middle of this step: what it did so far stands, the rest is lost.
     perform(node, actions.slice(0, rng.int(0, actions.length)));
     midStepCrashes++;
@@ -430,7 +441,12 @@ export function simulate(opts: SimOptions): SimResult {
         if (node.up) break;
         node.up = true;
         node.incarnation++;
-        node.state = initialState(paramsOf(node.id), node.chain.length, node.persisted);
+        const height = node.chain.length;
+        const recorded =
+          node.persisted?.height === height &&
+          node.persisted.votes.some((v) => v.type === 'prevote' && v.round === 0);
+        if (votesSent.has(`${node.id}/${height}/0/prevote`) && !recorded) unrecordedPrevotes++;
+        node.state = initialState(paramsOf(node.id), height, node.persisted, true);
         deliver(node, { type: 'start' });
         break;
       }
@@ -445,6 +461,7 @@ export function simulate(opts: SimOptions): SimResult {
     faults,
     reproposals,
     midStepCrashes,
+    unrecordedPrevotes,
     roundChanges,
     events,
   };

@@ -96,6 +96,8 @@ const hashes = nativeHashes;
 const SYNC_BATCH = 32;
 const REJECTED_KEPT = 100_000;
 const GOSSIP_MS = 5;
+/** Local record: this validator's consensus has started once (see #startConsensus). */
+const STARTED = 'consensus-started';
 
 export type TxState =
   | { status: 'pending' }
@@ -498,7 +500,17 @@ export class Validator {
     const snap = await this.#store.consensus();
     const height = this.#state.height + 1;
     const snapshot = snap ? decodeSnapshot(snap) : undefined;
-    this.#cs = initialState(this.#cparams, height, snapshot?.height === height ? snapshot : undefined);
+    // A round-0 prevote leaves before any sync (machine.ts, `vote`), so a validator that has
+    // ever run may have sent one that its store does not know of. Its very first start is told
+    // apart by a durable mark, written before it can vote at all.
+    const restarted = snap !== null || height > 1 || (await this.#store.local(STARTED)) !== null;
+    if (!restarted) await this.#store.saveLocal({ [STARTED]: new Uint8Array([1]) });
+    this.#cs = initialState(
+      this.#cparams,
+      height,
+      snapshot?.height === height ? snapshot : undefined,
+      restarted,
+    );
     this.#enqueue({ type: 'start' });
     this.#tick = setInterval(() => {
       if (performance.now() - this.#lastProgress >= this.#cfg.consensus.tickMs) {

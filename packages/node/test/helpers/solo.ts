@@ -17,6 +17,8 @@ export interface Solo {
   readonly api: FastifyInstance;
   readonly base: string;
   stop(): Promise<void>;
+  /** Stops the validator and starts it again on the same store (a restart, not a new chain). */
+  restart(): Promise<Solo>;
 }
 
 export async function startSolo(prefix: string, overrides: Record<string, unknown> = {}): Promise<Solo> {
@@ -43,6 +45,10 @@ export async function startSolo(prefix: string, overrides: Record<string, unknow
     logLevel: 'silent',
     ...overrides,
   });
+  return run(dir, cfg);
+}
+
+async function run(dir: string, cfg: ReturnType<typeof NodeConfigSchema.parse>): Promise<Solo> {
   const log = pino({ level: 'silent' });
   const v = await Validator.start(cfg, log);
   const api = await startApi(v, { host: '127.0.0.1', port: 0 }, log);
@@ -55,6 +61,11 @@ export async function startSolo(prefix: string, overrides: Record<string, unknow
       await api.close();
       await v.stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await api.close();
+      await v.stop();
+      return run(dir, cfg);
     },
   };
 }
