@@ -246,3 +246,23 @@ test('connection refused is retried, then KME_UNAVAILABLE', async () => {
   });
   await assert.rejects(dead.status('x'), (e: unknown) => hasCode(e, 'KME_UNAVAILABLE'));
 });
+
+test('dec_keys without a size (how a link receiver asks): any key size is taken; an empty key or other key_IDs are not', async () => {
+  const OTHER = '6d1f2b3c-4d5e-4f60-9a1b-2c3d4e5f6a7b';
+  const key128 = Buffer.alloc(128, 9).toString('base64');
+  script = [json(200, { keys: [{ key_ID: KEY_ID, key: key128 }] })];
+  const keys = await client().decKeys('sae-0', [KEY_ID]);
+  assert.deepEqual(
+    keys.map((k) => [k.keyId, k.key.length]),
+    [[KEY_ID, 128]],
+  );
+  await expect('KME_BAD_RESPONSE', [json(200, { keys: [{ key_ID: KEY_ID, key: '' }] })], (c) =>
+    c.decKeys('sae-0', [KEY_ID]),
+  );
+  await expect(
+    'KME_BAD_RESPONSE',
+    [json(200, { keys: [{ key_ID: OTHER, key: key32 }] })],
+    (c) => c.decKeys('sae-0', [KEY_ID]),
+    key32,
+  );
+});
