@@ -284,6 +284,65 @@ test('text strings: the ASCII fast path agrees with a fatal TextDecoder (the ref
   );
 });
 
+test('short strings are shared between decodes, and stay right when many distinct ones collide in the table', () => {
+  const reference = new TextDecoder('utf-8', { fatal: true });
+  // 20,000 distinct short ASCII strings against a table of 1,024: most slots are taken over
+  // many times. Each pass decodes every string and compares it with the reference; the second
+  // pass, in another order, finds some in the table and rebuilds the others.
+  const strings = Array.from({ length: 20_000 }, (_, i) => `k${i.toString(36)}${'x'.repeat(i % 25)}`);
+  const encoded = strings.map((s) => encode(s));
+  for (const order of [strings.keys(), [...strings.keys()].reverse()])
+    for (const i of order) {
+      const got = decode(encoded[i]!);
+      assert.equal(got, reference.decode(encoded[i]!.subarray(encoded[i]![0]! < 0x78 ? 1 : 2)));
+      assert.equal(got, strings[i]);
+    }
+  // Two decodes of one message share its short strings (the table's point), and a text key
+  // cannot turn an object into something else: the values are right whatever came before.
+  const msg = encode({ alg: 'ml-dsa-44', chain: 'devnet', from: 'client-17', kind: 'data' });
+  const a = decode(msg) as Record<string, string>;
+  const b = decode(msg) as Record<string, string>;
+  assert.deepEqual(a, b);
+  assert.deepEqual(Object.keys(a), ['alg', 'from', 'kind', 'chain']);
+  assert.equal(a.from, 'client-17');
+});
+
+test('a text-keyed map with a later non-text key is refused at that key; integer keys make a Map', () => {
+  // {"a": 1, 1: 2}: the integer key sorts before "a", so it is out of canonical order.
+  const bad = fromHex('a26161010102');
+  assert.throws(
+    () => decode(bad),
+    (e: { code?: string; details?: { offset?: number } }) => {
+      assert.equal(e.code, 'CODEC_NON_CANONICAL');
+      assert.equal(e.details?.offset, 4, 'the offending key, after the first entry');
+      return true;
+    },
+  );
+  // {1: "x", "a": 2} in canonical order: a Map, keys and values in order.
+  const mixed = decode(
+    encode(
+      new Map<number | string, CborValue>([
+        [1, 'x'],
+        ['a', 2],
+      ]),
+    ),
+  );
+  assert.ok(mixed instanceof Map);
+  assert.deepEqual(
+    [...mixed.entries()],
+    [
+      [1, 'x'],
+      ['a', 2],
+    ],
+  );
+  // A map inside an object inside a Map: each reads as its own kind.
+  const nested = decode(encode(new Map<number, CborValue>([[0, { b: new Map([[2, 'y']]) }]]))) as Map<
+    number,
+    { b: Map<number, string> }
+  >;
+  assert.equal(nested.get(0)?.b.get(2), 'y');
+});
+
 test('decoded byte strings are copies, also from a Node.js Buffer (whose slice is a view)', () => {
   const payload = Uint8Array.from([1, 2, 3, 4]);
   const input = Buffer.from(encode([payload, 'x']));

@@ -29,15 +29,49 @@ function fail(code: string, msg: string, offset: number): never {
 /** Longest text string read byte by byte when it is ASCII (shorter than TextDecoder's call). */
 const ASCII_FAST_MAX = 64;
 
+/**
+ * Short ASCII strings already made, direct-mapped by a hash of their bytes. Decoded messages
+ * repeat the same few strings (map keys, algorithm and kind names, chain and sender names):
+ * a hit returns the one string instead of building a new one char by char, and a validator
+ * holding thousands of pending transactions holds one copy of each name, not one per
+ * transaction, for its collector to copy. A miss (or a collision) just builds and replaces, so
+ * the table stays this size whatever the input.
+ */
+const INTERN_MAX = 32;
+const INTERN_SLOTS = 1024;
+const interned: (string | undefined)[] = new Array(INTERN_SLOTS).fill(undefined);
+
 /** `buf[at, at + n)` as a string if every byte is ASCII (then it is valid UTF-8), else null. */
 function asciiString(buf: Uint8Array, at: number, n: number): string | null {
-  let s = '';
-  for (let i = at; i < at + n; i++) {
-    const b = buf[i]!;
-    if (b >= 0x80) return null;
-    s += String.fromCharCode(b);
+  if (n <= INTERN_MAX) {
+    let h = n;
+    for (let i = at; i < at + n; i++) {
+      const b = buf[i]!;
+      if (b >= 0x80) return null;
+      h = Math.imul(h ^ b, 0x01000193);
+    }
+    const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
+    const hit = interned[slot];
+    if (hit !== undefined && asciiEquals(buf, at, n, hit)) return hit;
+    const s = buildAscii(buf, at, n);
+    interned[slot] = s;
+    return s;
   }
+  for (let i = at; i < at + n; i++) if (buf[i]! >= 0x80) return null;
+  return buildAscii(buf, at, n);
+}
+
+function buildAscii(buf: Uint8Array, at: number, n: number): string {
+  let s = '';
+  for (let i = at; i < at + n; i++) s += String.fromCharCode(buf[i]!);
   return s;
+}
+
+/** True when `buf[at, at + n)` holds exactly the (ASCII) string `s`. */
+function asciiEquals(buf: Uint8Array, at: number, n: number, s: string): boolean {
+  if (s.length !== n) return false;
+  for (let i = 0; i < n; i++) if (buf[at + i] !== s.charCodeAt(i)) return false;
+  return true;
 }
 
 class Reader {
@@ -184,52 +218,76 @@ class Reader {
 
   map(info: number, start: number, depth: number): CborValue {
     const n = this.length(info, start);
-    const keys: (string | number | bigint)[] = [];
-    const values: CborValue[] = [];
-    let prev: Uint8Array | undefined;
-    let allText = true;
+    // Text keys make a plain object, built as it is read (no key and value lists, no view
+    // per key for the order check); a map whose first key is not text is a Map. Integer keys
+    // sort before text keys in canonical order, so after a text key every key is text: any
+    // other is out of order, and the map is read again from its first entry as a Map, which
+    // refuses it at that key as before.
+    const first = this.pos;
+    if (n > 0 && this.buf[first]! >> 5 !== 3) return this.mapOf(n, first, depth);
+    const obj: Record<string, CborValue> = {};
+    let prevStart = -1;
+    let prevEnd = -1;
+    for (let i = 0; i < n; i++) {
+      const kStart = this.pos;
+      const k = this.value(depth + 1);
+      if (typeof k !== 'string') {
+        this.pos = first;
+        return this.mapOf(n, first, depth);
+      }
+      this.order(prevStart, prevEnd, kStart, k);
+      prevStart = kStart;
+      prevEnd = this.pos;
+      const v = this.value(depth + 1);
+      // A key named "__proto__" must become data, not a prototype change; any other key is
+      // an ordinary own property either way, and assignment is the fast way to make one.
+      if (k === '__proto__')
+        Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else obj[k] = v;
+    }
+    return obj;
+  }
+
+  /** The `n` entries from `first` as a Map (keys: integers or text strings). */
+  private mapOf(n: number, first: number, depth: number): Map<string | number | bigint, CborValue> {
+    this.pos = first;
+    const m = new Map<string | number | bigint, CborValue>();
+    let prevStart = -1;
+    let prevEnd = -1;
     for (let i = 0; i < n; i++) {
       const kStart = this.pos;
       const k = this.value(depth + 1);
       if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint') {
         fail(CODEC_ERRORS.UNSUPPORTED, 'map keys must be integers or text strings', kStart);
       }
-      const kBytes = this.buf.subarray(kStart, this.pos);
-      if (prev !== undefined) {
-        const c = compare(prev, kBytes);
-        if (c === 0) fail(CODEC_ERRORS.DUPLICATE_KEY, `duplicate map key ${String(k)}`, kStart);
-        if (c > 0) fail(CODEC_ERRORS.NON_CANONICAL, 'map keys are not in canonical order', kStart);
-      }
-      prev = kBytes;
-      if (typeof k !== 'string') allText = false;
-      keys.push(k);
-      values.push(this.value(depth + 1));
+      this.order(prevStart, prevEnd, kStart, k);
+      prevStart = kStart;
+      prevEnd = this.pos;
+      m.set(k, this.value(depth + 1));
     }
-    if (allText) {
-      const obj: Record<string, CborValue> = {};
-      for (let i = 0; i < n; i++) {
-        const k = keys[i] as string;
-        // A key named "__proto__" must become data, not a prototype change; any other key is
-        // an ordinary own property either way, and assignment is the fast way to make one.
-        if (k === '__proto__')
-          Object.defineProperty(obj, k, {
-            value: values[i],
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        else obj[k] = values[i]!;
-      }
-      return obj;
-    }
-    return new Map(keys.map((k, i) => [k, values[i]!]));
+    return m;
+  }
+
+  /**
+   * Canonical order (RFC 8949 §4.2.1, bytewise lexicographic on the encoded keys): the key
+   * encoded at [kStart, this.pos) must sort after the previous one at [prevStart, prevEnd).
+   */
+  private order(prevStart: number, prevEnd: number, kStart: number, k: string | number | bigint): void {
+    if (prevStart < 0) return;
+    const c = compareRange(this.buf, prevStart, prevEnd, kStart, this.pos);
+    if (c === 0) fail(CODEC_ERRORS.DUPLICATE_KEY, `duplicate map key ${String(k)}`, kStart);
+    if (c > 0) fail(CODEC_ERRORS.NON_CANONICAL, 'map keys are not in canonical order', kStart);
   }
 }
 
-function compare(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
+/** Bytewise comparison of buf[a0, a1) with buf[b0, b1). */
+function compareRange(buf: Uint8Array, a0: number, a1: number, b0: number, b1: number): number {
+  const n = Math.min(a1 - a0, b1 - b0);
+  for (let i = 0; i < n; i++) {
+    const d = buf[a0 + i]! - buf[b0 + i]!;
+    if (d !== 0) return d;
+  }
+  return a1 - a0 - (b1 - b0);
 }
 
 /** Decodes exactly one deterministic-CBOR item filling all of `bytes`. */
@@ -272,7 +330,7 @@ export function withoutMapKey(bytes: Uint8Array, key: string): [Uint8Array, Uint
     r.need(1);
     const kb = bytes[r.pos]!;
     // A text key of this length has a one-byte head, then its bytes.
-    const isKey = kb === 0x60 + key.length && asciiString(bytes, r.pos + 1, key.length) === key;
+    const isKey = kb === 0x60 + key.length && asciiEquals(bytes, r.pos + 1, key.length, key);
     r.skip();
     r.skip();
     if (isKey) return [encodeHead(5, n - 1), bytes.subarray(first, kStart), bytes.subarray(r.pos)];
