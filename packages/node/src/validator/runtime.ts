@@ -123,7 +123,8 @@ interface Validated {
 interface Admission {
   env: TxEnvelope;
   gossip: Uint8Array | null;
-  resolve: (r: TxState) => void;
+  /** The answer, for a caller waiting on it (none for gossip). */
+  resolve: ((r: TxState & { id: string }) => void) | null;
 }
 
 export class Validator {
@@ -167,6 +168,13 @@ export class Validator {
    * a compact proposal names its transactions by leaf.
    */
   #envelopes = new Map<string, TxEnvelope>();
+  /**
+   * Admissions under way: each envelope's deferred signature checks, and a promise that
+   * settles once its check has finished (passed or failed). A plain map, emptied by
+   * #admitChecked: weak maps cost the collector an ephemeron per entry, several per
+   * transaction at saturation.
+   */
+  readonly #admitting = new Map<TxEnvelope, { checks: SigCheck[]; done: Promise<void> }>();
   readonly #known = (bytes: Uint8Array): TxEnvelope | undefined => {
     const env = this.#envelopes.get(toHex(merkleLeaf(hashes, bytes)));
     return env && sameBytes(env.bytes, bytes) ? env : undefined;
@@ -721,7 +729,7 @@ export class Validator {
         } else {
           const { bad, checked, waited } = await checkBlockSignatures(block.txs, apply.deferred, {
             verified: (env, c) => this.#alreadyVerified(env, c),
-            admission: (env) => (pendingChecks.has(env) ? admissionDone.get(env) : undefined),
+            admission: (env) => this.#admitting.get(env)?.done,
             check: (checks) => this.#pool.check(checks),
           });
           this.stats.blockSigChecks += checked;
@@ -803,7 +811,7 @@ export class Validator {
         apply.state,
         ids,
         Date.now(),
-        (env, checks) => pendingChecks.has(env) || checks.every((c) => this.#alreadyVerified(env, c)),
+        (env, checks) => this.#admitting.has(env) || checks.every((c) => this.#alreadyVerified(env, c)),
       ),
     );
     for (const d of dropped) this.#reject(d.env, d.error);
@@ -945,7 +953,7 @@ export class Validator {
           if (!(b instanceof Uint8Array)) throw new Error('TXS holds a non-bytes item');
           // One refused transaction (e.g. already committed here) does not drop the rest.
           try {
-            void this.submit(b, false);
+            this.#admitTx(b, false, null);
           } catch (e) {
             if (!(e instanceof QledgerError)) throw e;
             refused++;
@@ -1025,13 +1033,30 @@ export class Validator {
 
   /**
    * Admits a transaction (from the API, or gossip when `fromClient` is false): decoded,
-   * applied to the pending state, signatures checked on the worker pool. Throws a coded
+   * applied to the pending state, signatures checked on the worker pool. Rejects with a coded
    * QledgerError for a transaction that is malformed or invalid now.
    */
   submit(bytes: Uint8Array, fromClient = true): Promise<TxState & { id: string }> {
+    return new Promise((resolve) => {
+      const known = this.#admitTx(bytes, fromClient, resolve);
+      if (known !== null) resolve({ id: known, status: 'pending' }); // already in the pool
+    });
+  }
+
+  /**
+   * submit's work: `answer` is called once the admission check has run (it may be null: gossip
+   * answers nobody, and makes no promise per transaction). Returns the id when the transaction
+   * was in the pool already (then `answer` is never called), else null. Throws the coded
+   * QledgerError that submit rejects with.
+   */
+  #admitTx(
+    bytes: Uint8Array,
+    fromClient: boolean,
+    answer: ((st: TxState & { id: string }) => void) | null,
+  ): string | null {
     const env = this.#timed('decodeTx', () => decodeTx(bytes, this.#params, hashes));
     const id = txIdHex(env);
-    if (this.#mempool.has(env)) return Promise.resolve({ id, status: 'pending' });
+    if (this.#mempool.has(env)) return id;
     const checks = this.#timed('admit', () => this.#mempool.add(env, Date.now(), { deferSignatures: true }));
     this.#envelopes.set(toHex(txLeaf(hashes, env)), env);
     if (!this.#admitBatch) {
@@ -1039,16 +1064,14 @@ export class Validator {
       const promise = new Promise<void>((r) => (resolve = r));
       this.#admitBatch = { promise, resolve };
     }
-    admissionDone.set(env, this.#admitBatch.promise);
-    return new Promise((resolve) => {
-      this.#admit.push({ env, gossip: fromClient ? bytes : null, resolve: (st) => resolve({ id, ...st }) });
-      this.#verified.set(id, []);
-      pendingChecks.set(env, checks);
-      if (!this.#admitScheduled) {
-        this.#admitScheduled = true;
-        setImmediate(() => void this.#flushAdmissions());
-      }
-    });
+    this.#admitting.set(env, { checks, done: this.#admitBatch.promise });
+    this.#admit.push({ env, gossip: fromClient ? bytes : null, resolve: answer });
+    this.#verified.set(id, []);
+    if (!this.#admitScheduled) {
+      this.#admitScheduled = true;
+      setImmediate(() => void this.#flushAdmissions());
+    }
+    return null;
   }
 
   async #flushAdmissions(): Promise<void> {
@@ -1067,40 +1090,46 @@ export class Validator {
   async #admitChecked(batch: Admission[]): Promise<void> {
     const checks: SigCheck[] = [];
     const owner: number[] = [];
+    /** Each admission's checks are checks[starts[i], starts[i + 1]). */
+    const starts: number[] = [];
     batch.forEach((b, i) => {
-      for (const c of pendingChecks.get(b.env) ?? []) {
+      starts.push(checks.length);
+      for (const c of this.#admitting.get(b.env)?.checks ?? []) {
         checks.push(c);
         owner.push(i);
       }
     });
+    starts.push(checks.length);
     const bad = new Set<number>();
     // Find every bad one: check, then re-check the rest after each failure.
     let from = 0;
-    while (from < checks.length) {
-      const t = performance.now();
-      this.stats.admissionSigChecks += checks.length - from;
-      const i = await this.#pool.check(checks.slice(from));
-      this.#spent('verifyWall', t);
-      if (i < 0) break;
-      bad.add(owner[from + i]!);
-      from += i + 1;
+    try {
+      while (from < checks.length) {
+        const t = performance.now();
+        this.stats.admissionSigChecks += checks.length - from;
+        const i = await this.#pool.check(checks.slice(from));
+        this.#spent('verifyWall', t);
+        if (i < 0) break;
+        bad.add(owner[from + i]!);
+        from += i + 1;
+      }
+    } catch (e) {
+      for (const b of batch) this.#admitting.delete(b.env);
+      throw e;
     }
     const badIds: Uint8Array[] = [];
     batch.forEach((b, i) => {
-      pendingChecks.delete(b.env);
+      this.#admitting.delete(b.env);
       if (bad.has(i)) {
         badIds.push(b.env.id);
         const e = new QledgerError('TX_BAD_SIGNATURE', 'signature does not verify');
         this.#reject(b.env, e);
-        b.resolve({ status: 'rejected', code: e.code, message: e.message });
+        b.resolve?.({ id: txIdHex(b.env), status: 'rejected', code: e.code, message: e.message });
         return;
       }
-      this.#verified.set(
-        txIdHex(b.env),
-        checks.filter((_, k) => owner[k] === i),
-      );
+      this.#verified.set(txIdHex(b.env), checks.slice(starts[i], starts[i + 1]));
       this.#mempool.markVerified(b.env);
-      b.resolve({ status: 'pending' });
+      b.resolve?.({ id: txIdHex(b.env), status: 'pending' });
     });
     if (badIds.length) for (const d of this.#mempool.remove(badIds, Date.now())) this.#reject(d.env, d.error);
     // Only checked transactions go on to the peers: one with a bad signature, or one that came
@@ -1217,8 +1246,3 @@ export class Validator {
 const EXPANDED_MAX = 16;
 /** Decided blocks whose transactions a validator still gives on TX_WANT. */
 const RECENT_BLOCKS = 2;
-
-/** Deferred signature checks of transactions waiting for the pool. */
-const pendingChecks = new WeakMap<TxEnvelope, SigCheck[]>();
-/** Settles once the admission check of an envelope (passed or failed) has finished. */
-const admissionDone = new WeakMap<TxEnvelope, Promise<void>>();
