@@ -5,12 +5,13 @@
  * and the view change; an eavesdropper and the fallback; and the halt under requireQkd.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fromHex, leaderOrder, nobleBackend, nobleHashes } from '@qledger/core';
 import type { schemas } from '@qledger/core/api';
+import { coLocatedFlags } from '../src/cli/devnet-launch.js';
 import {
   apiGet,
   type Client,
@@ -103,6 +104,14 @@ describe('devnet end to end', { timeout: 600_000 }, () => {
   after(async () => {
     await net?.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('validators sharing the cores run with single-threaded GC, as coLocatedFlags says for this machine', () => {
+    const want = coLocatedFlags(net.ready.validators.length, availableParallelism()).length > 0;
+    for (const v of net.ready.validators) {
+      const argv = readFileSync(`/proc/${net.pid(v.name)}/cmdline`, 'utf8').split('\0');
+      assert.equal(argv.includes('--single-threaded-gc'), want, `${v.name}: ${argv.join(' ')}`);
+    }
   });
 
   test('concurrent clients on every validator: all commit, identical chains, QKD tags on every link', async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { launchPlan } from '../src/cli/devnet-launch.js';
+import { coLocatedFlags, launchPlan } from '../src/cli/devnet-launch.js';
 import { CliError } from '../src/cli/errors.js';
 
 const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -77,4 +77,12 @@ test('qledger devnet: a bad A/B variable exits 1 with one line, before it create
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('devnet launch: validators at least as many as the cores run with single-threaded GC, fewer keep the default', () => {
+  assert.deepEqual(coLocatedFlags(4, 2), ['--single-threaded-gc']);
+  assert.deepEqual(coLocatedFlags(4, 4), ['--single-threaded-gc']);
+  assert.deepEqual(coLocatedFlags(1, 1), ['--single-threaded-gc']);
+  assert.deepEqual(coLocatedFlags(4, 8), []);
+  assert.deepEqual(coLocatedFlags(1, 2), []);
 });

@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nobleBackend, toHex } from '@qledger/core';
@@ -19,7 +20,7 @@ import { freePorts } from '../http/ports.js';
 import { writeDevPki } from '../pki/dev.js';
 import { readSigningKey, writeSigningKey } from '../validator/keyfile.js';
 import { parseCommand } from './args.js';
-import { launchPlan } from './devnet-launch.js';
+import { coLocatedFlags, launchPlan } from './devnet-launch.js';
 import { CliError } from './errors.js';
 
 export const DEVNET_USAGE = `usage: qledger devnet [options]
@@ -184,6 +185,8 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     writeFileSync(file, `${JSON.stringify(cfg, null, 2)}\n`);
     return file;
   });
+  // Validators sharing this machine's cores: V8 flags for that (devnet-launch.ts).
+  const shared = coLocatedFlags(names.length, availableParallelism());
   const children = new Map<string, ChildProcess>();
   let dashboardApp: { close(): Promise<unknown> } | undefined;
   let stopping = false;
@@ -194,7 +197,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     const { flags, script } = plan(i);
     const child = spawn(
       process.execPath,
-      [...process.execArgv, ...flags, script, 'node', '--config', configs[i]!],
+      [...process.execArgv, ...shared, ...flags, script, 'node', '--config', configs[i]!],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
