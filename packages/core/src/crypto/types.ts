@@ -99,7 +99,11 @@ export interface HashSuite {
   readonly name: string;
   sha256(data: Uint8Array): Uint8Array;
   sha3_256(data: Uint8Array): Uint8Array;
-  /** SHA3-256 of the concatenation of `parts`, without building it. */
+  /**
+   * SHA3-256 of the concatenation of `parts`, without building it. For digests that are
+   * public (ids, Merkle nodes, block hashes, commitments): a suite may return it in memory it
+   * cannot wipe. The parts themselves may be secret.
+   */
   sha3_256Parts(parts: readonly Uint8Array[]): Uint8Array;
   sha3_512(data: Uint8Array): Uint8Array;
   shake256(data: Uint8Array, outputLength: number): Uint8Array;

@@ -47,9 +47,10 @@ export function launchPlan(env: NodeJS.ProcessEnv, main: string): (i: number) =>
  * gives each process helper threads that scavenge in parallel and mark and sweep
  * concurrently; that pays where a process has idle cores beside it, but four validators on two
  * cores have none, and the helpers only add runnable threads to a machine already full.
- * Measured on the 2-core machine (2026-12-03, three alternated pairs of whole devnets, quick
- * `npm run bench -- consensus`): 10.6 %, 13.7 % and 11.0 % more committed tx/s, and 9–15 % less
- * validator CPU per transaction. A validator on its own host keeps V8's default; in a devnet,
+ * Measured on the 2-core machine (2026-12-03, six alternated pairs of whole devnets, quick
+ * `npm run bench -- consensus`): 9–15 % less validator CPU per transaction in five pairs; the
+ * sixth went the other way in a slow spell of the machine (docs/consensus.md, fifteenth
+ * session). A validator on its own host keeps V8's default; in a devnet,
  * QLEDGER_NODE_ARGS=--no-single-threaded-gc (later flags win) brings it back.
  */
 export function coLocatedFlags(validators: number, cores: number): string[] {
