@@ -297,8 +297,8 @@ test('short strings are shared between decodes, and stay right when many distinc
       assert.equal(got, reference.decode(encoded[i]!.subarray(encoded[i]![0]! < 0x78 ? 1 : 2)));
       assert.equal(got, strings[i]);
     }
-  // Two decodes of one message share its short strings (the table's point), and a text key
-  // cannot turn an object into something else: the values are right whatever came before.
+  // A message whose short strings are all in the table by now decodes to the same object
+  // twice, keys in canonical order, values right whatever the slots held before.
   const msg = encode({ alg: 'ml-dsa-44', chain: 'devnet', from: 'client-17', kind: 'data' });
   const a = decode(msg) as Record<string, string>;
   const b = decode(msg) as Record<string, string>;
