@@ -53,17 +53,21 @@ function asciiString(buf: Uint8Array, at: number, n: number): string | null {
     const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
     const hit = interned[slot];
     if (hit !== undefined && asciiEquals(buf, at, n, hit)) return hit;
-    const s = buildAscii(buf, at, n);
+    const s = buildAscii(buf, at, n)!; // every byte was checked above
     interned[slot] = s;
     return s;
   }
-  for (let i = at; i < at + n; i++) if (buf[i]! >= 0x80) return null;
   return buildAscii(buf, at, n);
 }
 
-function buildAscii(buf: Uint8Array, at: number, n: number): string {
+/** `buf[at, at + n)` as a string, or null at the first byte that is not ASCII. */
+function buildAscii(buf: Uint8Array, at: number, n: number): string | null {
   let s = '';
-  for (let i = at; i < at + n; i++) s += String.fromCharCode(buf[i]!);
+  for (let i = at; i < at + n; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) return null;
+    s += String.fromCharCode(b);
+  }
   return s;
 }
 

@@ -1113,13 +1113,11 @@ export class Validator {
         bad.add(owner[from + i]!);
         from += i + 1;
       }
-    } catch (e) {
+    } finally {
       for (const b of batch) this.#admitting.delete(b.env);
-      throw e;
     }
     const badIds: Uint8Array[] = [];
     batch.forEach((b, i) => {
-      this.#admitting.delete(b.env);
       if (bad.has(i)) {
         badIds.push(b.env.id);
         const e = new QledgerError('TX_BAD_SIGNATURE', 'signature does not verify');
