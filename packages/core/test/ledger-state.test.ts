@@ -136,8 +136,9 @@ test('LtHashElements: accumulators with the expansion cache equal those without 
     }),
     { numRuns: 80 },
   );
-  // The cache did serve removals (a cache that never hit would pass the rest).
-  assert.ok(hits > 200, `hits ${hits}`);
+  // The cache did serve removals (a cache that never hit would pass the rest). The count
+  // depends on the random cases: one CI run saw 197, so the bar is well below that.
+  assert.ok(hits > 100, `hits ${hits}`);
 });
 
 test('LtHashElements: a hit needs the same bytes, and the cache keeps its own copy', () => {
