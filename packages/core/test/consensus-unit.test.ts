@@ -6,11 +6,13 @@ import {
   afterCatchUp,
   type ConsensusAction,
   type ConsensusEvent,
+  type ConsensusMsg,
   coalescePersists,
   faultTolerance,
   initialState,
   proposerFromOrder,
   quorumSize,
+  signedVote,
   step,
   utf8,
   verifyCommitCert,
@@ -59,25 +61,24 @@ test('the proposer asks for a block, proposes it at once, and signs its prevote 
   assert.deepEqual(kinds, ['proposal', 'validate'], kinds.join());
   assert.equal(signed, 0, 'nothing signed before the proposal left');
   const validate = r.actions[1] as Extract<ConsensusAction, { type: 'validate' }>;
-  // The runtime's answer: the prevote, at once (round 0: no snapshot first), and its timeout.
+  // The runtime's answer: the prevote, at once (round 0: no snapshot first, and no signature),
+  // and its timeout.
   r = step(r.state, { type: 'validated', height: 0, digest: validate.digest, valid: true });
   const after = r.actions.map((a) => (a.type === 'broadcast' ? a.msg.type : a.type));
-  assert.equal(signed, 1);
+  assert.equal(signed, 0, 'a round-0 prevote is not signed');
   assert.deepEqual(after, ['schedule', 'prevote'], after.join());
+  const prevote = r.actions.find((a) => a.type === 'broadcast');
+  assert.ok(prevote?.type === 'broadcast' && prevote.msg.type === 'prevote' && !prevote.msg.sig);
+  assert.equal(prevote.msg.digest, validate.digest);
   assert.ok(r.actions.some((a) => a.type === 'schedule' && a.step === 'prevote' && a.round === 0));
   // The precommit is what carries the round-0 prevote and the proposal to disk, before it leaves.
   s = r.state;
   for (const v of [1, 2]) {
-    const msg = {
-      type: 'prevote' as const,
-      height: 0,
-      round: 0,
-      digest: validate.digest,
-      sig: simCrypto(v, secrets).sign(votePayload('prevote', 'unit', 0, 0, validate.digest)),
-    };
+    const msg = { type: 'prevote' as const, height: 0, round: 0, digest: validate.digest };
     r = step(s, { type: 'message', from: v, msg });
     s = r.state;
   }
+  assert.equal(signed, 1, 'the precommit is signed');
   const locked = r.actions.map((a) => (a.type === 'broadcast' ? a.msg.type : a.type));
   const persisted = locked.indexOf('persist');
   assert.ok(persisted >= 0 && persisted < locked.indexOf('precommit'), locked.join());
@@ -108,7 +109,9 @@ test('restarted without a record of its round-0 prevote, a validator sits that p
       height: 0,
       round,
       digest,
-      sig: simCrypto(v, secrets).sign(votePayload('prevote', 'unit', 0, round, digest)),
+      ...(signedVote('prevote', round)
+        ? { sig: simCrypto(v, secrets).sign(votePayload('prevote', 'unit', 0, round, digest)) }
+        : {}),
     },
   });
   const judged = (restarted: boolean, snapshot?: Parameters<typeof initialState>[2]) => {
@@ -145,14 +148,14 @@ test('restarted without a record of its round-0 prevote, a validator sits that p
   assert.ok(r.actions.findIndex((a) => a.type === 'persist') < r.actions.indexOf(nil));
   // A restart whose snapshot holds its round-0 prevote resumes and re-sends that very vote.
   const first = judged(false);
-  const own = first.state.rounds.get(0)!.prevotes.get(1)!;
+  assert.deepEqual(first.state.rounds.get(0)!.prevotes.get(1), { digest }, 'recorded, unsigned');
   const snapshot = {
     height: 0,
     round: 0,
     step: 'prevote' as const,
     locked: null,
     valid: null,
-    votes: [{ type: 'prevote' as const, round: 0, digest, sig: own.sig! }],
+    votes: [{ type: 'prevote' as const, round: 0, digest }],
     proposals: [],
   };
   const resumed = step(initialState(p1, 0, snapshot, true), { type: 'start' }).state;
@@ -194,13 +197,7 @@ test('an equivocating voter is counted once and reported; a forged precommit is 
   let s = step(initialState(params(0), 0), { type: 'start' }).state;
   const d1 = 'aa'.repeat(32);
   const d2 = 'bb'.repeat(32);
-  const vote = (digest: string) => ({
-    type: 'prevote' as const,
-    height: 0,
-    round: 0,
-    digest,
-    sig: c1.sign(votePayload('prevote', 'unit', 0, 0, digest)),
-  });
+  const vote = (digest: string) => ({ type: 'prevote' as const, height: 0, round: 0, digest });
   s = step(s, { type: 'message', from: 1, msg: vote(d1) }).state;
   const r = step(s, { type: 'message', from: 1, msg: vote(d2) });
   assert.ok(r.actions.some((a) => a.type === 'fault' && a.fault === 'equivocation' && a.from === 1));
@@ -220,7 +217,13 @@ test('an equivocating voter is counted once and reported; a forged precommit is 
   const swapped = step(r.state, {
     type: 'message',
     from: 1,
-    msg: { type: 'precommit', height: 0, round: 0, digest: d1, sig: vote(d1).sig },
+    msg: {
+      type: 'precommit',
+      height: 0,
+      round: 0,
+      digest: d1,
+      sig: c1.sign(votePayload('prevote', 'unit', 0, 0, d1)),
+    },
   });
   assert.ok(swapped.actions.some((a) => a.type === 'fault' && a.fault === 'bad-signature'));
 });
@@ -308,14 +311,128 @@ test('a re-sent copy of a vote is not verified again, and a copy with other sign
     };
   };
   const d = 'ee'.repeat(32);
-  const sig = simCrypto(1, secrets).sign(votePayload('prevote', 'unit', 0, 0, d));
+  // A round-1 prevote: round 0's carry no signature.
+  const sig = simCrypto(1, secrets).sign(votePayload('prevote', 'unit', 0, 1, d));
   let s = step(initialState(counting(0), 0), { type: 'start' }).state;
-  const msg = { type: 'prevote' as const, height: 0, round: 0, digest: d, sig };
+  const msg = { type: 'prevote' as const, height: 0, round: 1, digest: d, sig };
   for (let i = 0; i < 3; i++) s = step(s, { type: 'message', from: 1, msg }).state;
   assert.equal(verifies, 1);
   const forged = step(s, { type: 'message', from: 1, msg: { ...msg, sig: new Uint8Array(32) } });
   assert.equal(verifies, 2);
   assert.ok(forged.actions.some((a) => a.type === 'fault' && a.fault === 'bad-signature'));
+});
+
+test('round-0 prevotes count on their link MAC alone and carry no signature; from round 1 on a prevote must carry a valid one', () => {
+  let verifies = 0;
+  const c0 = simCrypto(0, secrets);
+  const p0 = {
+    ...params(0),
+    crypto: {
+      ...c0,
+      verify: (v: number, m: Uint8Array, g: Uint8Array) => {
+        verifies++;
+        return c0.verify(v, m, g);
+      },
+    },
+  };
+  assert.deepEqual(
+    [signedVote('prevote', 0), signedVote('prevote', 1), signedVote('precommit', 0)],
+    [false, true, true],
+  );
+  const d = 'ab'.repeat(32);
+  let s = step(initialState(p0, 0), { type: 'start' }).state;
+  const faults = (r: ReturnType<typeof step>) =>
+    r.actions.flatMap((a) => (a.type === 'fault' ? [a.fault] : []));
+  // Round 0: a signature is not part of the vote, so one that carries it is malformed.
+  const signed0 = simCrypto(1, secrets).sign(votePayload('prevote', 'unit', 0, 0, d));
+  let r = step(s, {
+    type: 'message',
+    from: 1,
+    msg: { type: 'prevote', height: 0, round: 0, digest: d, sig: signed0 },
+  });
+  assert.deepEqual(faults(r), ['bad-message']);
+  assert.equal(r.state.rounds.get(0)?.prevotes.has(1) ?? false, false);
+  r = step(s, { type: 'message', from: 1, msg: { type: 'prevote', height: 0, round: 0, digest: d } });
+  assert.deepEqual(faults(r), []);
+  assert.deepEqual(r.state.rounds.get(0)?.prevotes.get(1), { digest: d });
+  assert.equal(verifies, 0, 'nothing to verify in round 0');
+  s = r.state;
+  // Round 1: without a signature, or with a bad one, the prevote is refused and not counted.
+  const pv1 = (sig?: Uint8Array) => ({
+    type: 'message' as const,
+    from: 2,
+    msg: { type: 'prevote' as const, height: 0, round: 1, digest: d, ...(sig ? { sig } : {}) },
+  });
+  r = step(s, pv1());
+  assert.deepEqual(faults(r), ['bad-signature']);
+  r = step(s, pv1(simCrypto(2, secrets).sign(votePayload('prevote', 'unit', 0, 0, d))));
+  assert.deepEqual(faults(r), ['bad-signature'], 'a signature for round 0 is not one for round 1');
+  assert.equal(r.state.rounds.get(1)?.prevotes.has(2) ?? false, false);
+  const good = simCrypto(2, secrets).sign(votePayload('prevote', 'unit', 0, 1, d));
+  r = step(s, pv1(good));
+  assert.deepEqual(faults(r), []);
+  assert.deepEqual(r.state.rounds.get(1)?.prevotes.get(2), { digest: d, sig: good });
+});
+
+test('a block valid since round 0 is re-proposed as a fresh proposal without a proof of lock, and validators locked on it or unlocked prevote it; a proposal citing round 0 is refused', () => {
+  const block = utf8('b0');
+  const digest = simCrypto(0, secrets).digest(block);
+  const msg = (from: number, m: ConsensusMsg): ConsensusEvent => ({ type: 'message', from, msg: m });
+  const proposal0 = msg(0, { type: 'proposal', height: 0, round: 0, validRound: -1, block });
+  const prevote0 = (v: number) => msg(v, { type: 'prevote', height: 0, round: 0, digest });
+  // Validators 1 and 3 lock on the block in round 0 (validator 0 proposed it; three prevotes).
+  const lockedAt0 = (self: number, others: number[]) => {
+    let s = step(initialState(params(self), 0), { type: 'start' }).state;
+    s = step(s, proposal0).state;
+    s = step(s, { type: 'validated', height: 0, digest, valid: true }).state;
+    for (const v of others) s = step(s, prevote0(v)).state;
+    assert.equal(s.locked?.digest, digest);
+    assert.equal(s.locked?.round, 0);
+    assert.deepEqual(s.locked?.pol, [], 'no signed prevotes in round 0');
+    // No quorum of precommits: round 0 ends on the precommit timeout.
+    return step(s, { type: 'timeout', step: 'precommit', height: 0, round: 0 });
+  };
+  // Round 1's proposer is validator 1: it proposes its valid block as a fresh proposal.
+  const r1 = lockedAt0(1, [0, 2]);
+  assert.equal(r1.state.round, 1);
+  const sent = r1.actions.find((a) => a.type === 'broadcast' && a.msg.type === 'proposal');
+  assert.ok(sent?.type === 'broadcast' && sent.msg.type === 'proposal');
+  assert.equal(sent.msg.validRound, -1);
+  assert.equal(sent.msg.pol, undefined);
+  assert.deepEqual(sent.msg.block, block);
+  // It judged the block in round 0, so its prevote follows at once: signed (round 1), and after
+  // a snapshot.
+  const kinds1 = r1.actions.map((a) => (a.type === 'broadcast' ? a.msg.type : a.type));
+  const at = kinds1.indexOf('prevote');
+  assert.ok(at > 0 && kinds1.lastIndexOf('persist', at) >= 0, kinds1.join());
+  const prevoteOf = (r: ReturnType<typeof step>) => {
+    const a = r.actions.find((x) => x.type === 'broadcast' && x.msg.type === 'prevote');
+    return a?.type === 'broadcast' && a.msg.type === 'prevote' ? a.msg : null;
+  };
+  const check = simCrypto(0, secrets).verify;
+  const p1 = prevoteOf(r1);
+  assert.equal(p1?.digest, digest);
+  assert.equal(check(1, votePayload('prevote', 'unit', 0, 1, digest), p1?.sig ?? new Uint8Array()), true);
+  // A validator locked on it in round 0 prevotes it (it judged the block then: at once), and so
+  // does an unlocked one once it has judged it.
+  const r3 = lockedAt0(3, [0, 1]);
+  const p3 = prevoteOf(step(r3.state, msg(1, sent.msg)));
+  assert.equal(p3?.digest, digest);
+  assert.equal(check(3, votePayload('prevote', 'unit', 0, 1, digest), p3?.sig ?? new Uint8Array()), true);
+  let v2 = step(initialState(params(2), 0), { type: 'start' }).state;
+  v2 = step(v2, { type: 'timeout', step: 'propose', height: 0, round: 0 }).state;
+  v2 = step(v2, { type: 'timeout', step: 'prevote', height: 0, round: 0 }).state;
+  v2 = step(v2, { type: 'timeout', step: 'precommit', height: 0, round: 0 }).state;
+  assert.equal(v2.round, 1);
+  v2 = step(v2, msg(1, sent.msg)).state;
+  assert.equal(prevoteOf(step(v2, { type: 'validated', height: 0, digest, valid: true }))?.digest, digest);
+  // A proposal that cites round 0 is malformed, whatever it carries, and changes nothing.
+  const cites0 = step(r3.state, msg(1, { ...sent.msg, validRound: 0, pol: [] }));
+  assert.deepEqual(
+    cites0.actions.map((a) => (a.type === 'fault' ? a.fault : a.type)),
+    ['bad-message'],
+  );
+  assert.equal(cites0.state.rounds.get(1)?.proposal ?? null, null);
 });
 
 test('a late vote for the decided block is answered with the decision only when re-sent; any other late message at once', () => {
@@ -344,7 +461,9 @@ test('a late vote for the decided block is answered with the decision only when 
     msg:
       d === null
         ? { type, height: 0, round, digest: null }
-        : { type, height: 0, round, digest: d, sig: sig(from, type, round, d) },
+        : signedVote(type, round)
+          ? { type, height: 0, round, digest: d, sig: sig(from, type, round, d) }
+          : { type, height: 0, round, digest: d },
   });
   // Validator 3 is slow: its prevote and precommit for the decided block pass unanswered…
   assert.equal(answers(3, late(3, 'prevote', 0, digest)), 0);

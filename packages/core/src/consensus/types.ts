@@ -13,7 +13,8 @@ export interface ProposalMsg {
   readonly type: 'proposal';
   readonly height: number;
   readonly round: number;
-  /** −1, or the round in which this block gathered a quorum of prevotes (Tendermint's vr). */
+  /** −1, or the round (≥ 1) in which this block gathered a quorum of prevotes (Tendermint's
+   * vr). A block valid since round 0 is re-proposed with −1 (machine.ts, `signedVote`). */
   readonly validRound: number;
   readonly block: Uint8Array;
   /** With validRound ≥ 0: the quorum of signed prevotes from that round (the proof of lock),
@@ -29,8 +30,9 @@ export interface VoteMsg {
   readonly height: number;
   readonly round: number;
   readonly digest: string | null;
-  /** Votes for a block carry the voter's signature over votePayload(): a quorum of
-   * precommits is the commit certificate, a quorum of prevotes a proof of lock. */
+  /** Votes for a block carry the voter's signature over votePayload(), except prevotes in
+   * round 0 (`signedVote`): a quorum of precommits is the commit certificate, a quorum of
+   * prevotes from a later round a proof of lock. */
   readonly sig?: Uint8Array;
 }
 
@@ -118,7 +120,7 @@ export interface LockedValue {
   readonly round: number;
   readonly digest: string;
   readonly block: Uint8Array;
-  /** The signed prevotes that made it valid in `round`. */
+  /** The signed prevotes that made it valid in `round` (none in round 0: they are unsigned). */
   readonly pol: readonly CertSig[];
 }
 

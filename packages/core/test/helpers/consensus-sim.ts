@@ -29,6 +29,7 @@ import {
   initialState,
   proposerFromOrder,
   type Snapshot,
+  signedVote,
   step,
   toHex,
   utf8,
@@ -257,11 +258,14 @@ export function simulate(opts: SimOptions): SimResult {
       let m: ConsensusMsg = msg;
       if ((m.type === 'prevote' || m.type === 'precommit') && rng.chance(0.5)) {
         // Equivocates: a vote for a block nobody proposed, different per receiver.
+        // Signed as an honest validator's would be (round-0 prevotes are not).
         const digest = toHex(sha3_256(utf8(`fake-${to}-${m.round}`)));
-        const sig = nodes[from]!.state.params.crypto.sign(
-          votePayload(m.type, CHAIN_ID, m.height, m.round, digest),
-        );
-        m = { ...m, digest, sig };
+        if (signedVote(m.type, m.round)) {
+          const sig = nodes[from]!.state.params.crypto.sign(
+            votePayload(m.type, CHAIN_ID, m.height, m.round, digest),
+          );
+          m = { ...m, digest, sig };
+        } else m = { type: m.type, height: m.height, round: m.round, digest };
       } else if (m.type !== 'proposal' && m.type !== 'decision' && m.sig && rng.chance(0.3)) {
         // Forges: claims a signature it cannot make.
         m = { ...m, sig: sha3_256(utf8(`forged-${m.round}`)) };
