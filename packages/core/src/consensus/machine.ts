@@ -127,18 +127,13 @@ function verifyQuorum(
  * and every validator locked in round 0 is locked on that block. A proof citing round 0
  * would convince only validators whose lock is from round 0 or who hold none, and both
  * prevote that block when it is proposed as a fresh proposal (line 22). So a validator whose
- * valid block dates from round 0 re-proposes it as a fresh one (`citedRound`), and round-0
+ * valid block dates from round 0 re-proposes it as a fresh one (`proposalMsg`), and round-0
  * prevotes go unsigned. Round 0 is the one every height passes through: this takes one
  * signature and n − 1 verifications off each validator's height, and leaves the prevote a
  * few dozen bytes instead of a signature's 2.4 KB under the link MAC.
  */
 export function signedVote(type: 'prevote' | 'precommit', round: number): boolean {
   return type === 'precommit' || round > 0;
-}
-
-/** The round a re-proposal of `v` cites: −1, a fresh proposal, for a block valid since round 0. */
-function citedRound(v: LockedValue): number {
-  return v.round > 0 ? v.round : -1;
 }
 
 interface Vote {
@@ -157,7 +152,11 @@ function voteMsg(type: 'prevote' | 'precommit', height: number, round: number, v
     : { type, height, round, digest: v.digest };
 }
 
-/** A proposal; a re-proposal (validRound ≥ 0) only with its proof of lock. */
+/**
+ * A proposal; a re-proposal only with its proof of lock, and only citing a round ≥ 1. A block
+ * valid since round 0 goes as a fresh proposal (validRound −1): no proof cites round 0
+ * (`signedVote`).
+ */
 function proposalMsg(
   height: number,
   round: number,
@@ -165,7 +164,7 @@ function proposalMsg(
   validRound: number,
   pol: readonly CertSig[] | undefined,
 ): ProposalMsg {
-  return validRound >= 0 && pol
+  return validRound > 0 && pol
     ? { type: 'proposal', height, round, validRound, block, pol }
     : { type: 'proposal', height, round, validRound: -1, block };
 }
@@ -409,15 +408,8 @@ function startRound(s: Mutable, round: number, out: ConsensusAction[], resuming 
   if (p.proposer(s.height, round) !== p.self) return;
   const already = s.proposed.get(round);
   if (already)
-    propose(
-      s,
-      already,
-      s.valid && s.valid.block === already ? citedRound(s.valid) : -1,
-      out,
-      true,
-      s.valid?.pol,
-    );
-  else if (s.valid) propose(s, s.valid.block, citedRound(s.valid), out, false, s.valid.pol);
+    propose(s, already, s.valid && s.valid.block === already ? s.valid.round : -1, out, true, s.valid?.pol);
+  else if (s.valid) propose(s, s.valid.block, s.valid.round, out, false, s.valid.pol);
   else {
     s.awaitingBlock = round;
     out.push({ type: 'requestBlock', height: s.height, round });
