@@ -11,18 +11,20 @@ import { hasCode, macDigest, QledgerError, utf8 } from '@qledger/core';
 import type { RunningNetwork } from '@qledger/kme';
 import { nativeHashes } from '../src/crypto/index.js';
 import { FRAME, FrameReader, frame, MAX_FRAME } from '../src/validator/frames.js';
-import { LinkAuth, type LinkOptions, type MacMemo } from '../src/validator/link.js';
+import { DRY_WINDOW_MS, LinkAuth, type LinkOptions, type MacMemo } from '../src/validator/link.js';
 import { clientFor, makePki, startSquare, type TestPki } from './helpers/qkd.js';
 
 const quiet = { info() {}, warn() {} };
 const seed = (b: number) => new Uint8Array(32).fill(b);
 
-/** Two ends of one link (v1 ↔ v2), wired to each other's key announcements. */
+/** Two ends of one link (v1 ↔ v2 unless `ends` says), wired to each other's key announcements. */
 function pair(
   pki: TestPki | null,
   net: RunningNetwork | null,
-  o: Partial<LinkOptions> & { requireQkdB?: boolean } = {},
+  o: Partial<LinkOptions> & { requireQkdB?: boolean; ends?: readonly [string, string] } = {},
 ) {
+  const { ends = ['v1', 'v2'], ...opts } = o;
+  const [self, peer] = ends;
   // Each validator's own store of used key_IDs (the ChainStore's recordKeyIds semantics).
   const used = { v1: new Map<string, Set<string>>(), v2: new Map<string, Set<string>>() };
   const recorder = (m: Map<string, Set<string>>) => async (link: string, ids: readonly string[]) => {
@@ -34,23 +36,23 @@ function pair(
   const broken: string[] = [];
   let a!: LinkAuth;
   let b!: LinkAuth;
-  const kmes = pki && net ? [clientFor(pki, net, 'v1'), clientFor(pki, net, 'v2')] : [null, null];
+  const kmes = pki && net ? [clientFor(pki, net, self), clientFor(pki, net, peer)] : [null, null];
   const common = { hashes: nativeHashes, log: quiet, statusPollMs: 50, lowBytes: 64, highBytes: 256 };
   a = new LinkAuth({
     ...common,
-    self: 'v1',
-    peer: 'v2',
+    self,
+    peer,
     recordKeyIds: recorder(used.v1),
     kme: kmes[0] ?? null,
     requireQkd: false,
     announce: (ids) => b.onKeys(ids),
     onBroken: (w) => broken.push(w),
-    ...o,
+    ...opts,
   });
   b = new LinkAuth({
     ...common,
-    self: 'v2',
-    peer: 'v1',
+    self: peer,
+    peer: self,
     recordKeyIds: recorder(used.v2),
     kme: kmes[1] ?? null,
     requireQkd: o.requireQkdB ?? false,
@@ -176,6 +178,56 @@ describe('link authentication over real KMEs', () => {
       assert.equal(a.status().state, 'qkd');
       assert.deepEqual(await b.open((await a.seal(utf8('back')))!), utf8('back'));
     } finally {
+      close();
+    }
+  });
+
+  test('a link that lives on its KME reports the rate the KME delivers; none while its pool or pad holds key', async () => {
+    // c-d, the square's slowest link. The pad's low watermark is above all it will hold, so
+    // the refill keeps asking once the KME's pool is dry.
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const fed = pair(pki, net, { ends: ['v3', 'v4'] });
+    try {
+      assert.ok(await fed.b.open((await fed.a.seal(utf8('first')))!));
+      await sleep(100);
+      assert.equal(fed.a.dryKeyRate(), null, 'the pool held key');
+      assert.equal(fed.a.status().dryKeyRateBps, null);
+    } finally {
+      fed.close();
+    }
+    const { a, b, broken, close } = pair(pki, net, { ends: ['v3', 'v4'], lowBytes: 4096, highBytes: 8192 });
+    const drain = clientFor(pki, net, 'v3');
+    try {
+      // Take the rest of the pool for another SAE, as a busy link would.
+      for (;;) {
+        try {
+          await drain.encKeys('v4', { number: 8, size: 256 });
+        } catch (e) {
+          assert.ok(hasCode(e, 'KME_KEYS_EXHAUSTED'), String(e));
+          break;
+        }
+      }
+      // Spend the pad until the refill finds the pool short, then let the deliveries of
+      // the drain age out of the window: the refill keeps asking an empty pool meanwhile.
+      for (let i = 0; i < 1000 && a.dryKeyRate() === null; i++) await b.open((await a.seal(utf8(`m${i}`)))!);
+      assert.notEqual(a.dryKeyRate(), null, 'the refill found the pool short');
+      await sleep(DRY_WINDOW_MS + 100);
+      assert.equal(a.dryKeyRate(), 0, 'nothing distilled, nothing delivered');
+      const before = a.status().qkdBitsOut;
+      await net.tick(0.5); // half a second of the link's key
+      for (let i = 0; i < 100 && a.status().qkdBitsOut === before; i++) await sleep(20);
+      await sleep(120); // the refill polls every 50 ms: whatever the tick made is taken by now
+      const got = a.status().qkdBitsOut - before;
+      assert.ok(got > 0, 'the tick made key for this direction');
+      // Everything delivered since the tick is in the window, and nothing before it.
+      assert.equal(a.dryKeyRate(), (got * 1000) / DRY_WINDOW_MS);
+      assert.equal(a.status().dryKeyRateBps, (got * 1000) / DRY_WINDOW_MS);
+      // Later, the deliveries age out, and the link reports 0 while it still lives on its KME.
+      await sleep(DRY_WINDOW_MS + 100);
+      assert.equal(a.dryKeyRate(), 0);
+      assert.deepEqual(broken, []);
+    } finally {
+      drain.close();
       close();
     }
   });

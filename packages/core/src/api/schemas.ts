@@ -206,6 +206,12 @@ export const LinkView = z.object({
   qkdBitsIn: z.number(),
   qkdBitsUsed: z.number(),
   keyRateBps: z.number().describe('QKD key bits taken from the KME per second, over the last minute'),
+  dryKeyRateBps: z
+    .number()
+    .nullable()
+    .describe(
+      'Key bits a second the KME delivers once its pool is dry (over the last second); null while it holds key',
+    ),
   tagsSent: z.int(),
   tagsChecked: z.int(),
   badTags: z.int(),

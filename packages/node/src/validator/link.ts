@@ -41,6 +41,12 @@ const PQ_CHUNK = 4096;
 
 export type LinkState = 'qkd' | 'fallback' | 'halted';
 
+/**
+ * How far back a dry link's deliveries are counted (dryKeyRate): a few of the KME's
+ * production ticks and of the refill's polls, so one chunk more or less moves the rate little.
+ */
+export const DRY_WINDOW_MS = 1000;
+
 /** Shared by the links one message is broadcast on: its MAC digest, computed by the first. */
 export interface MacMemo {
   digest?: Uint8Array;
@@ -92,6 +98,8 @@ export interface LinkStatus {
   readonly qkdBitsIn: number;
   /** QKD key bits spent on this validator's own tags and Toeplitz keys (the key economy). */
   readonly qkdBitsUsed: number;
+  /** dryKeyRate(): what the KME delivers per second once its pool is dry; null while it holds key. */
+  readonly dryKeyRateBps: number | null;
   readonly tagsSent: number;
   readonly tagsChecked: number;
   readonly badTags: number;
@@ -160,6 +168,10 @@ export class LinkAuth {
   #reason: string | null = null;
   #refilling = false;
   #starvedSince: number | null = null;
+  /** When a refill last found the KME's pool short of what it asked for. */
+  #shortAt = Number.NEGATIVE_INFINITY;
+  /** The refills of the last DRY_WINDOW_MS: when, and how many bits each brought. */
+  #deliveries: { at: number; bits: number }[] = [];
   #waiters: (() => void)[] = [];
   #poll: NodeJS.Timeout | undefined;
   #closed = false;
@@ -230,6 +242,28 @@ export class LinkAuth {
     return this.#state === 'qkd' ? this.#out.qkd.remaining : Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * The rate this link's KME delivers key at, in bits a second, when the link lives on it: the
+   * send pad is below the low watermark, so the refill keeps asking, and a refill found the
+   * KME's pool short within the last DRY_WINDOW_MS, so each refill since took what the link had
+   * distilled. The bits they brought over that window are the rate the link sustains (relayed
+   * key included). null while the pad or the pool holds key, or off QKD.
+   */
+  dryKeyRate(now = performance.now()): number | null {
+    if (this.#state !== 'qkd' || now - this.#shortAt > DRY_WINDOW_MS) return null;
+    if (this.#out.qkd.remaining >= this.o.lowBytes) return null;
+    let bits = 0;
+    for (const d of this.#deliveries) if (now - d.at <= DRY_WINDOW_MS) bits += d.bits;
+    return (bits * 1000) / DRY_WINDOW_MS;
+  }
+
+  #delivered(bits: number): void {
+    const now = performance.now();
+    while (this.#deliveries.length > 0 && now - this.#deliveries[0]!.at > DRY_WINDOW_MS)
+      this.#deliveries.shift();
+    this.#deliveries.push({ at: now, bits });
+  }
+
   status(): LinkStatus {
     return {
       peer: this.o.peer,
@@ -238,6 +272,7 @@ export class LinkAuth {
       fallbackReason: this.#reason,
       bufferBits: this.#out.qkd.remaining * 8,
       inboundBufferBits: this.#in.qkd.remaining * 8,
+      dryKeyRateBps: this.dryKeyRate(),
       ...this.#c,
       qber: this.#qber,
       alarm: this.#alarm,
@@ -449,6 +484,7 @@ export class LinkAuth {
         } catch (e) {
           const code = (e as QledgerError).code;
           if (code === 'KME_KEYS_EXHAUSTED') {
+            this.#shortAt = performance.now();
             // All-or-nothing: ask for what the pool holds now.
             const st = await kme.status(this.o.peer).catch(() => null);
             want = Math.min(want, Math.floor(((st?.stored_key_count ?? 0) * st!.key_size) / this.o.keyBits));
@@ -476,10 +512,13 @@ export class LinkAuth {
         const ids = keys.map((k) => k.keyId);
         await this.o.recordKeyIds(this.link, ids);
         this.o.announce(ids);
+        let bits = 0;
         for (const k of keys) {
           this.#out.qkd.append(k.key);
-          this.#c.qkdBitsOut += k.key.length * 8;
+          bits += k.key.length * 8;
         }
+        this.#c.qkdBitsOut += bits;
+        this.#delivered(bits);
         this.#starvedSince = null;
         this.#wake();
       }
