@@ -88,6 +88,7 @@ import { FRAME, type FrameType } from './frames.js';
 import { readSigningKey } from './keyfile.js';
 import { LinkAuth, TAG_BYTES } from './link.js';
 import { NonceSource } from './nonces.js';
+import { bitsPerHeight, paceWait } from './pacing.js';
 import { PeerNetwork } from './peers.js';
 import { HeightPhases } from './phases.js';
 import { compactValue, decodeValue, encodeRawValue, encodeValue, sameBytes, valueDigest } from './value.js';
@@ -186,6 +187,9 @@ export class Validator {
   readonly #inbox: CompactInbox;
   #awaiting: { height: number; round: number } | null = null;
   #building = false;
+  /** When this height began here (its predecessor stored), and when the previous one did. */
+  #heightBegan = Number.NEGATIVE_INFINITY;
+  #previousBegan = Number.NEGATIVE_INFINITY;
   #admit: Admission[] = [];
   /** Settles when the admission check of the transactions now in #admit has finished. */
   #admitBatch: { promise: Promise<void>; resolve: () => void } | null = null;
@@ -221,6 +225,8 @@ export class Validator {
     blockSigChecks: 0,
     /** Block signatures not checked again because their admission check was under way. */
     blockSigWaits: 0,
+    /** Heights this validator proposed later to pace them to its dry links' key (pacing.ts). */
+    pacedHeights: 0,
   };
   /** Milliseconds spent, by part (status().timing): where a validator's time goes. */
   readonly timing: Record<string, number> = {};
@@ -662,11 +668,33 @@ export class Validator {
     if (!want || this.#building || this.#mempool.take(1, Number.MAX_SAFE_INTEGER).length === 0) return;
     this.#building = true;
     const started = performance.now();
+    let paced: number | null = null;
     const attempt = () => {
       const w = this.#awaiting;
       if (!w || w.height !== want.height || w.round !== want.round) {
         this.#building = false;
         return;
+      }
+      // Dry links: not sooner after the previous height began than they can pay for a height at
+      // the rate they deliver, so heights come one at a time, not in runs and stops (pacing.ts).
+      if (w.round === 0) {
+        const now = performance.now();
+        const dry = [...this.#links.entries()]
+          .filter(([i]) => this.#net.isConnected(i))
+          .map(([, l]) => l.dryKeyRate(now));
+        const wait = paceWait(dry, bitsPerHeight(this.#links.size + 1, TAG_BYTES), now - this.#previousBegan);
+        if (wait > 0) {
+          if (paced === null) {
+            paced = now;
+            this.stats.pacedHeights++;
+          }
+          setTimeout(attempt, wait);
+          return;
+        }
+      }
+      if (paced !== null) {
+        this.#spent('pace', paced);
+        paced = null;
       }
       // Scarce QKD key: wait (up to a second) so the block grows instead of spending key.
       const scarce = [...this.#links.entries()].some(
@@ -790,6 +818,8 @@ export class Validator {
     const stored = performance.now();
     this.#phases.stored(block.header.height, cert.round, stored);
     this.#phases.start(block.header.height + 1, stored);
+    this.#previousBegan = this.#heightBegan;
+    this.#heightBegan = stored;
     this.#state = apply.state;
     this.#validated.clear();
     this.#expanded.clear();
