@@ -688,7 +688,13 @@ export class Validator {
             paced = now;
             this.stats.pacedHeights++;
           }
-          setTimeout(attempt, wait);
+          // Held with the consensus timers: a validator that stops while pacing does not
+          // linger for up to a second, nor build after its store has closed.
+          const t = setTimeout(() => {
+            this.#timers.delete(t);
+            attempt();
+          }, wait);
+          this.#timers.add(t);
           return;
         }
       }
