@@ -676,7 +676,12 @@ function onMessage(s: Mutable, from: number, msg: ConsensusMsg, out: ConsensusAc
   const votes = msg.type === 'prevote' ? r.prevotes : r.precommits;
   const signed = msg.digest !== null && signedVote(msg.type, msg.round);
   if (msg.digest !== null && !signed && msg.sig) {
-    out.push({ type: 'fault', from, fault: 'bad-message', detail: 'a round-0 prevote carries no signature' });
+    out.push({
+      type: 'fault',
+      from,
+      fault: 'bad-message',
+      detail: 'a signed round-0 prevote (round-0 prevotes go unsigned)',
+    });
     return;
   }
   const had = votes.get(from);

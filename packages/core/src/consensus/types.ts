@@ -17,7 +17,7 @@ export interface ProposalMsg {
    * vr). A block valid since round 0 is re-proposed with −1 (machine.ts, `signedVote`). */
   readonly validRound: number;
   readonly block: Uint8Array;
-  /** With validRound ≥ 0: the quorum of signed prevotes from that round (the proof of lock),
+  /** With validRound ≥ 1: the quorum of signed prevotes from that round (the proof of lock),
    * so that validators who missed them, or were sent other votes by an equivocator, can
    * still accept the re-proposal. Votes are MAC'd per link and cannot be relayed; signed
    * ones can. */
