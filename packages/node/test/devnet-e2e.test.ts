@@ -37,6 +37,8 @@ interface Status {
     fallbackReason: string | null;
     alarm: boolean;
     qkdBitsOut: number;
+    relayed: boolean;
+    votesHeld: boolean;
     tagsSent: number;
     fallbackTagsSent: number;
     badTags: number;
@@ -194,6 +196,21 @@ describe('devnet end to end', { timeout: 600_000 }, () => {
     assert.ok(sum('compactSent') > 0, JSON.stringify(stats));
     assert.ok(sum('compactCompleted') > 0 && sum('compactCompleted') <= sum('compactReceived'));
     assert.equal(sum('faults'), 0, JSON.stringify(stats));
+    // Thrifty votes: on the square each validator's diagonal peer is relayed, and its round-0
+    // votes go there only when a height needs them, so the relayed links carry fewer tags.
+    const links = await Promise.all(
+      net.ready.validators.map(async (v) => (await apiGet<Status>(`${v.api}/v1/status`)).links),
+    );
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const relayed = links.flat().filter((l) => l.relayed);
+    const direct = links.flat().filter((l) => !l.relayed);
+    assert.equal(relayed.length, 4, 'v1–v3 and v2–v4, both ways');
+    assert.ok(relayed.every((l) => l.votesHeld) && direct.every((l) => !l.votesHeld));
+    assert.ok(sum('votesHeld') > 0, JSON.stringify(stats));
+    assert.ok(
+      mean(relayed.map((l) => l.tagsSent)) < mean(direct.map((l) => l.tagsSent)),
+      `tags sent: relayed ${relayed.map((l) => l.tagsSent)}, direct ${direct.map((l) => l.tagsSent)}`,
+    );
   });
 
   test('the QRNG beacon seeds the leader order from epoch 2: same seed in every header, proposers follow it', async () => {
@@ -274,6 +291,57 @@ describe('devnet end to end', { timeout: 600_000 }, () => {
     );
     await committedEverywhere(net, ids, 90_000);
     await sameChains(net);
+  });
+
+  test('a silent validator (SIGSTOP, still connected): the held votes of its neighbours go out, and the rest commit', async () => {
+    // v2 stops answering but keeps its connections open, so its neighbours v1 and v3 still
+    // count it as connected and send their round-0 votes only to it and v4. Each of them then
+    // lacks a quorum until the held votes for its diagonal peer go out.
+    const silent = net.ready.validators[1]!;
+    const live = [0, 2, 3].map((i) => net.ready.validators[i]!);
+    const fallbacks = async () =>
+      (await Promise.all(live.map(async (v) => (await apiGet<Status>(`${v.api}/v1/status`)).stats))).map(
+        (s) => s.thriftyFallbacks ?? 0,
+      );
+    const before = await fallbacks();
+    process.kill(net.pid(silent.name), 'SIGSTOP');
+    try {
+      // Heights v2 was to propose go to round 1, where votes go to everyone at once, so
+      // transactions keep coming until a live proposer's round-0 height has needed the held
+      // votes of one of v2's neighbours, v1 or v3. (Either may be sending to everyone for a
+      // few heights already, after an earlier test's fallback.)
+      // (A plain loop, not `until`: a refused submission must fail the test, not be retried
+      // with the next sequence numbers.)
+      const ids: string[] = [];
+      let after = before;
+      const neighbours = (f: number[]) => f[0]! + f[1]!;
+      for (const end = Date.now() + 60_000; neighbours(after) === neighbours(before); ) {
+        assert.ok(Date.now() < end, `neither v1 nor v3 sent its held votes: fallbacks ${before} → ${after}`);
+        const txs = clients.map(
+          (c) => dataTx(CHAIN, c, enc.encode(`silent ${ids.length}`), crypto, hashes).bytes,
+        );
+        // All to one validator: a sequence number that skips ahead of what it has is refused,
+        // and gossip may not have brought it the one before from another.
+        for (const r of await submitTxs(live[2]!.api, txs)) {
+          assert.equal(r.status, 'pending', JSON.stringify(r));
+          ids.push(r.id);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+        after = await fallbacks();
+      }
+      await until('the other three commit while v2 is silent', async () => {
+        for (const v of live)
+          for (const id of ids)
+            if ((await apiGet<{ status: string }>(`${v.api}/v1/transactions/${id}`)).status !== 'committed')
+              return false;
+        return true;
+      });
+      process.kill(net.pid(silent.name), 'SIGCONT');
+      await committedEverywhere(net, ids, 90_000);
+      await sameChains(net);
+    } finally {
+      process.kill(net.pid(silent.name), 'SIGCONT');
+    }
   });
 
   test('kill the leader: a view change follows and the transaction still commits', async () => {

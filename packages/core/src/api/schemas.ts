@@ -212,6 +212,12 @@ export const LinkView = z.object({
     .describe(
       'Key bits a second the KME delivers once its pool is dry (over the last second); null while it holds key',
     ),
+  relayed: z
+    .boolean()
+    .describe("The peer's QKD key comes through a trusted-node relay (config peers[].relayed)"),
+  votesHeld: z
+    .boolean()
+    .describe('Round-0 votes go to this peer only when a height needs them (thrifty votes)'),
   tagsSent: z.int(),
   tagsChecked: z.int(),
   badTags: z.int(),

@@ -178,7 +178,21 @@ export async function devnetCommand(argv: string[]): Promise<number> {
       pki: pkiDir,
       listen: { host: '127.0.0.1', port: ports[i]!.peer },
       api: { host: '127.0.0.1', port: ports[i]!.api },
-      peers: names.flatMap((p, j) => (j === i ? [] : [{ name: p, host: '127.0.0.1', port: ports[j]!.peer }])),
+      // A peer whose site shares no QKD link with this one gets its key by trusted-node relay.
+      peers: names.flatMap((p, j) =>
+        j === i
+          ? []
+          : [
+              {
+                name: p,
+                host: '127.0.0.1',
+                port: ports[j]!.peer,
+                relayed: !links.some(
+                  (l) => (l.a === sites[i] && l.b === sites[j]) || (l.a === sites[j] && l.b === sites[i]),
+                ),
+              },
+            ],
+      ),
       kme: { url: net.sites[sites[i]!]!.etsi, name: sites[i] },
       requireQkd: v['require-qkd'],
     };

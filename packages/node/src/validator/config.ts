@@ -47,7 +47,21 @@ export const NodeConfigSchema = z.strictObject({
   }),
   /** QRNG sources mixed with the OS generator (docs/qrng.md); default: the simulated source. */
   qrng: qrngConfigSchema.default(qrngConfigSchema.parse({})),
-  peers: z.array(z.strictObject({ name, host: z.string().min(1).default('127.0.0.1'), port })).min(0),
+  peers: z
+    .array(
+      z.strictObject({
+        name,
+        host: z.string().min(1).default('127.0.0.1'),
+        port,
+        /**
+         * This peer's QKD key reaches this site through a trusted-node relay (their KMEs share
+         * no link), so it costs key on every hop: round-0 votes go to it only when needed
+         * (consensus.thriftyVotes, thrifty.ts).
+         */
+        relayed: z.boolean().default(false),
+      }),
+    )
+    .min(0),
   /** This site's KME (ETSI GS QKD 014); absent: links run on ML-KEM keys only (or halt). */
   kme: z
     .strictObject({
@@ -92,6 +106,11 @@ export const NodeConfigSchema = z.strictObject({
       maxBlockTxs: z.number().int().min(1).max(1_000_000).default(1000),
       /** How long a proposer waits for more transactions once it has one. */
       batchMs: z.number().int().min(0).max(10_000).default(2),
+      /**
+       * Round-0 votes go to `relayed` peers only if the height is still undecided a while after
+       * they went to the direct ones (thrifty.ts); false: every vote to every peer at once.
+       */
+      thriftyVotes: z.boolean().default(true),
     })
     .default({
       proposeMs: 3000,
@@ -101,6 +120,7 @@ export const NodeConfigSchema = z.strictObject({
       tickMs: 2000,
       maxBlockTxs: 1000,
       batchMs: 2,
+      thriftyVotes: true,
     }),
   mempool: z
     .strictObject({

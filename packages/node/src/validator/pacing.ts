@@ -17,28 +17,32 @@
 export const MAX_PACE_MS = 1000;
 
 /**
- * Key bits one height costs this validator on each of its links: a tag on its prevote and on
- * its precommit, and on its proposal at every n-th height.
+ * Key bits one height costs this validator on a link: a tag on its prevote and on its
+ * precommit, and on its proposal at every n-th height; only the proposal's when the link's
+ * round-0 votes are held back (a relayed peer, thrifty.ts).
  */
-export function bitsPerHeight(validators: number, tagBytes: number): number {
-  return (2 + 1 / validators) * tagBytes * 8;
+export function bitsPerHeight(validators: number, tagBytes: number, votes = true): number {
+  return ((votes ? 2 : 0) + 1 / validators) * tagBytes * 8;
+}
+
+/** A link as pacing sees it. */
+export interface PacedLink {
+  /** Bits a second its KME delivers once dry; null while its pad or pool holds key. */
+  readonly rate: number | null;
+  /** Key bits a height costs on it (bitsPerHeight). */
+  readonly bits: number;
 }
 
 /**
- * How long a proposer waits before building, given the rate each link delivers once dry (bits
- * a second; null: its pad or pool holds key, no pacing for it), the key a height costs on a
- * link, and the milliseconds since the previous height began. The driest link sets the
- * interval between heights: bitsPerHeight ÷ its rate, at most maxMs. 0: build now.
+ * How long a proposer waits before building, given its links and the milliseconds since the
+ * previous height began. The driest link sets the interval between heights: the bits a height
+ * costs on it ÷ the rate it delivers, at most maxMs. 0: build now.
  */
-export function paceWait(
-  dryRates: Iterable<number | null>,
-  heightBits: number,
-  sincePreviousMs: number,
-  maxMs = MAX_PACE_MS,
-): number {
+export function paceWait(links: Iterable<PacedLink>, sincePreviousMs: number, maxMs = MAX_PACE_MS): number {
   let interval = 0;
   // A link that delivered nothing in the window sets no pace: the proposer's wait for a few
   // tags' worth of key (runtime.ts) covers it.
-  for (const r of dryRates) if (r !== null && r > 0) interval = Math.max(interval, (1000 * heightBits) / r);
+  for (const { rate, bits } of links)
+    if (rate !== null && rate > 0) interval = Math.max(interval, (1000 * bits) / rate);
   return Math.max(0, Math.min(interval, maxMs) - sincePreviousMs);
 }

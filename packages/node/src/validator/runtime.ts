@@ -91,6 +91,7 @@ import { NonceSource } from './nonces.js';
 import { bitsPerHeight, paceWait } from './pacing.js';
 import { PeerNetwork } from './peers.js';
 import { HeightPhases } from './phases.js';
+import { ThriftyVotes } from './thrifty.js';
 import { compactValue, decodeValue, encodeRawValue, encodeValue, sameBytes, valueDigest } from './value.js';
 
 const hashes = nativeHashes;
@@ -190,6 +191,12 @@ export class Validator {
   /** When this height began here (its predecessor stored), and when the previous one did. */
   #heightBegan = Number.NEGATIVE_INFINITY;
   #previousBegan = Number.NEGATIVE_INFINITY;
+  /** Round-0 votes for relayed peers, held until the height turns out to need them (thrifty.ts). */
+  #thrifty!: ThriftyVotes;
+  /** Peers whose QKD key comes through a trusted-node relay (config peers[].relayed). */
+  #relayed = new Set<number>();
+  #held: { height: number; to: readonly number[]; bytes: Uint8Array }[] = [];
+  #heldTimer: NodeJS.Timeout | undefined;
   #admit: Admission[] = [];
   /** Settles when the admission check of the transactions now in #admit has finished. */
   #admitBatch: { promise: Promise<void>; resolve: () => void } | null = null;
@@ -227,6 +234,9 @@ export class Validator {
     blockSigWaits: 0,
     /** Heights this validator proposed later to pace them to its dry links' key (pacing.ts). */
     pacedHeights: 0,
+    /** Votes held back from relayed peers, and heights whose held votes then went out (thrifty.ts). */
+    votesHeld: 0,
+    thriftyFallbacks: 0,
   };
   /** Milliseconds spent, by part (status().timing): where a validator's time goes. */
   readonly timing: Record<string, number> = {};
@@ -486,6 +496,14 @@ export class Validator {
         }),
       );
     }
+    const n = genesis.validators.length;
+    this.#relayed = new Set(cfg.peers.filter((p) => p.relayed).map((p) => this.names.indexOf(p.name)));
+    this.#thrifty = new ThriftyVotes({
+      peers: peers.map((p) => p.index),
+      relayed: this.#relayed,
+      quorumPeers: 2 * Math.floor((n - 1) / 3),
+      enabled: cfg.consensus.thriftyVotes,
+    });
     const mine = genesis.validators[this.index]!;
     this.#net = new PeerNetwork({
       chainId: this.chainId,
@@ -589,7 +607,19 @@ export class Validator {
           this.#phases.mark(m.height, m.type, performance.now());
         const compact = this.#compact(m);
         if (compact) this.#net.broadcastConsensus(this.#links.keys(), compact, FRAME.PROPOSAL);
-        else this.#net.broadcastConsensus(this.#links.keys(), encodeConsensusMsg(m));
+        else if (m.type === 'prevote' || m.type === 'precommit') {
+          const bytes = encodeConsensusMsg(m);
+          const route = this.#thrifty.route(
+            m.type,
+            m.height,
+            m.round,
+            m.digest !== null,
+            (i) => this.#net.isConnected(i),
+            performance.now(),
+          );
+          this.#net.broadcastConsensus(route.now, bytes);
+          if (route.later.length > 0) this.#hold(m.height, route.later, bytes);
+        } else this.#net.broadcastConsensus(this.#links.keys(), encodeConsensusMsg(m));
         return;
       }
       case 'send': {
@@ -645,6 +675,49 @@ export class Validator {
     }
   }
 
+  /**
+   * Holds a vote for the relayed peers `to`; if `height` is still undecided when the delay is
+   * up, the held votes go out, and votes go to every peer for the next few heights.
+   */
+  #hold(height: number, to: readonly number[], bytes: Uint8Array): void {
+    this.#held.push({ height, to, bytes });
+    this.stats.votesHeld++;
+    this.#armHeld();
+  }
+
+  #armHeld(): void {
+    if (this.#heldTimer !== undefined || this.#held.length === 0) return;
+    const height = this.#held[0]!.height;
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      this.#heldTimer = undefined;
+      if (this.#stopping) return;
+      const current = this.#cs.height;
+      this.#held = this.#held.filter((h) => h.height >= current);
+      if (height === current) {
+        this.stats.thriftyFallbacks++;
+        this.#thrifty.fellBack(height);
+        const due = this.#held.filter((h) => h.height === height);
+        this.#held = this.#held.filter((h) => h.height !== height);
+        for (const h of due) this.#net.broadcastConsensus(h.to, h.bytes);
+      }
+      this.#armHeld();
+    }, this.#thrifty.delayMs());
+    this.#heldTimer = t;
+    this.#timers.add(t);
+  }
+
+  /** `height` is decided: its held votes are not needed. */
+  #releaseHeld(height: number, round: number): void {
+    this.#thrifty.decided(height, round, performance.now());
+    this.#held = this.#held.filter((h) => h.height > height);
+    if (this.#held.length === 0 && this.#heldTimer !== undefined) {
+      clearTimeout(this.#heldTimer);
+      this.#timers.delete(this.#heldTimer);
+      this.#heldTimer = undefined;
+    }
+  }
+
   #schedule(stepName: 'propose' | 'prevote' | 'precommit', height: number, round: number, ms: number): void {
     const t = setTimeout(() => {
       this.#timers.delete(t);
@@ -679,10 +752,14 @@ export class Validator {
       // the rate they deliver, so heights come one at a time, not in runs and stops (pacing.ts).
       if (w.round === 0) {
         const now = performance.now();
+        const n = this.#links.size + 1;
         const dry = [...this.#links.entries()]
           .filter(([i]) => this.#net.isConnected(i))
-          .map(([, l]) => l.dryKeyRate(now));
-        const wait = paceWait(dry, bitsPerHeight(this.#links.size + 1, TAG_BYTES), now - this.#previousBegan);
+          .map(([i, l]) => ({
+            rate: l.dryKeyRate(now),
+            bits: bitsPerHeight(n, TAG_BYTES, !this.#thrifty.holdsFor(i)),
+          }));
+        const wait = paceWait(dry, now - this.#previousBegan);
         if (wait > 0) {
           if (paced === null) {
             paced = now;
@@ -826,6 +903,7 @@ export class Validator {
     this.#phases.start(block.header.height + 1, stored);
     this.#previousBegan = this.#heightBegan;
     this.#heightBegan = stored;
+    this.#releaseHeld(block.header.height, cert.round);
     this.#state = apply.state;
     this.#validated.clear();
     this.#expanded.clear();
@@ -1244,6 +1322,8 @@ export class Validator {
     const links = [...this.#links.entries()].map(([i, l]) => ({
       ...l.status(),
       connected: this.#net.isConnected(i),
+      relayed: this.#relayed.has(i),
+      votesHeld: this.#thrifty.holdsFor(i),
     }));
     return {
       name: this.name,
