@@ -72,14 +72,45 @@ test('not active: switched off, no relayed peer (mesh), or too few direct peers 
   assert.deepEqual(enough.route('prevote', 2, 0, true, (p) => p !== 4, 0).later, []);
 });
 
-test('after a height that needed its held votes, everyone gets every vote for FULL_AFTER_FALLBACK heights', () => {
+test('a height decided without the precommit of a direct peer, after its held votes went out: everyone for a while', () => {
+  const t = square();
+  t.route('prevote', 10, 0, true, all, 0);
+  t.heard(3, 'precommit', 10, 0); // v4's precommit came; v2's did not
+  t.heard(2, 'precommit', 10, 0); // v3's, once the held votes had gone out
+  t.fellBack(10);
+  t.decided(10, 0, 300);
+  for (let h = 11; h <= 10 + FULL_AFTER_FALLBACK; h++)
+    assert.deepEqual(t.route('prevote', h, 0, true, all, 0), { now: [1, 2, 3], later: [] }, `height ${h}`);
+  assert.deepEqual(t.route('prevote', 11 + FULL_AFTER_FALLBACK, 0, true, all, 0).later, [2]);
+});
+
+test('a height that was only slow (every direct precommit came) stays thrifty, and is a sample', () => {
   const t = square();
   t.route('prevote', 10, 0, true, all, 0);
   t.fellBack(10);
-  assert.deepEqual(t.route('precommit', 10, 0, true, all, 300), { now: [1, 2, 3], later: [] });
-  for (let h = 11; h <= 10 + FULL_AFTER_FALLBACK; h++)
-    assert.deepEqual(t.route('prevote', h, 0, true, all, 0).later, [], `height ${h}`);
-  assert.deepEqual(t.route('prevote', 11 + FULL_AFTER_FALLBACK, 0, true, all, 0).later, [2]);
+  t.heard(1, 'precommit', 10, 0);
+  t.heard(3, 'precommit', 10, 0);
+  t.decided(10, 0, 40);
+  assert.deepEqual(t.route('prevote', 11, 0, true, all, 0).later, [2]);
+  assert.equal(t.delayMs(), THRIFTY_FACTOR * 40);
+  // Votes of other kinds, rounds or heights do not count as the direct peers' precommits.
+  const u = square();
+  u.route('prevote', 10, 0, true, all, 0);
+  u.fellBack(10);
+  u.heard(1, 'precommit', 10, 0);
+  u.heard(3, 'prevote', 10, 0);
+  u.heard(3, 'precommit', 10, 1);
+  u.heard(3, 'precommit', 9, 0);
+  u.decided(10, 0, 40);
+  assert.deepEqual(u.route('prevote', 11, 0, true, all, 0).later, []);
+  // A precommit that arrives before this validator's own vote at that height still counts.
+  const w = square();
+  w.heard(1, 'precommit', 10, 0);
+  w.heard(3, 'precommit', 10, 0);
+  w.route('prevote', 10, 0, true, all, 0);
+  w.fellBack(10);
+  w.decided(10, 0, 40);
+  assert.deepEqual(w.route('prevote', 11, 0, true, all, 0).later, [2]);
 });
 
 test('the delay: the maximum until heights are measured, then a few times their median, within bounds', () => {
@@ -89,6 +120,8 @@ test('the delay: the maximum until heights are measured, then a few times their 
   /** A height whose first vote left at 1000·h and which was decided `ms` later, in `round`. */
   const decide = (ms: number, round = 0) => {
     t.route('prevote', h, 0, true, all, 1000 * h);
+    t.heard(1, 'precommit', h, 0);
+    t.heard(3, 'precommit', h, 0);
     t.decided(h, round, 1000 * h + ms);
     h++;
   };
@@ -106,8 +139,10 @@ test('the delay: the maximum until heights are measured, then a few times their 
   for (let k = 0; k < THRIFTY_WINDOW; k++) decide(5000, 1);
   t.decided(h + 50, 0, 1e9);
   assert.equal(t.delayMs(), THRIFTY_FACTOR * 30);
-  // Nor is a height whose held votes were needed: a silent peer does not stretch the delay.
+  // Nor is a height decided without a direct peer's precommit: a silent peer does not stretch
+  // the delay (and votes then go to everyone for a while).
   t.route('prevote', h, 0, true, all, 0);
+  t.heard(1, 'precommit', h, 0);
   t.fellBack(h);
   t.decided(h, 0, 10_000);
   h++;

@@ -985,6 +985,7 @@ export class Validator {
       return;
     }
     if (msg.height > this.#state.height + 1) this.#askSync(from);
+    if (msg.type === 'precommit') this.#thrifty.heard(from, msg.type, msg.height, msg.round);
     if (compact && msg.type === 'proposal') {
       // Rebuilt only for a height consensus may act on: the one under way or the next, which it
       // keeps for later (one more while a decided block is being stored, when the stored

@@ -14,10 +14,12 @@
  * Only who receives a vote, and when, changes: every vote still carries its tag for each
  * receiver, and safety never rests on delivery. Liveness after the network stabilises holds as
  * before, because the held copies go out on the timer (and a retransmission, the machine's
- * `tick`, goes to every peer). After a height that needed the relayed copies, votes go to every
- * peer at once for the next FULL_AFTER_FALLBACK heights, so a withholding or slow direct peer
- * costs one delay per that many heights, not one per height. Proposals always go to every
- * peer: each validator needs the block.
+ * `tick`, goes to every peer). A height whose held votes went out and which was decided before
+ * a direct peer's round-0 precommit arrived points at a slow, silent or withholding direct
+ * peer: votes then go to every peer at once for the next FULL_AFTER_FALLBACK heights, so such a
+ * peer costs one delay per that many heights, not one per height. A height that was merely
+ * slow (every direct peer's precommit came, as when links wait for QKD key) changes nothing.
+ * Proposals always go to every peer: each validator needs the block.
  */
 
 /** The bounds of the delay before held votes go to the relayed peers, in ms. */
@@ -27,7 +29,7 @@ export const THRIFTY_MAX_MS = 250;
 export const THRIFTY_FACTOR = 3;
 /** ...over the last this many heights decided in round 0 without needing held votes. */
 export const THRIFTY_WINDOW = 32;
-/** After a height that needed its held votes, votes go to every peer for this many heights. */
+/** After a height decided without a direct peer's vote, votes go to every peer for this many heights. */
 export const FULL_AFTER_FALLBACK = 16;
 
 export interface VoteRoute {
@@ -59,6 +61,9 @@ export class ThriftyVotes {
   readonly #routed = new Set<string>();
   #firstSent: number | null = null;
   #fellBack = false;
+  /** Peers whose round-0 precommit for #heardHeight has arrived (it may come before our vote). */
+  readonly #heard = new Set<number>();
+  #heardHeight = -1;
   #fullThrough = -1;
   readonly #samples: number[] = [];
   #next = 0;
@@ -108,18 +113,34 @@ export class ThriftyVotes {
     return { now: this.#direct, later: this.#relayed };
   }
 
+  /** A vote arrived (its tag checked) from `peer`. */
+  heard(peer: number, type: string, height: number, round: number): void {
+    if (type !== 'precommit' || round !== 0 || height < this.#heardHeight) return;
+    if (height > this.#heardHeight) {
+      this.#heardHeight = height;
+      this.#heard.clear();
+    }
+    this.#heard.add(peer);
+  }
+
   /** The held votes of `height` went out: it was still undecided after delayMs(). */
   fellBack(height: number): void {
     if (height === this.#height) this.#fellBack = true;
-    this.#fullThrough = Math.max(this.#fullThrough, height + FULL_AFTER_FALLBACK);
   }
 
   /**
-   * `height` was decided in `round` at `now`: a sample of the delay if that was round 0 and its
-   * held votes were not needed.
+   * `height` was decided in `round` at `now`. If its held votes had gone out and a direct
+   * peer's round-0 precommit had not come, every vote goes to everyone for a while. Otherwise a
+   * round-0 decision is a sample of the delay.
    */
   decided(height: number, round: number, now: number): void {
-    if (height !== this.#height || round !== 0 || this.#firstSent === null || this.#fellBack) return;
+    if (height !== this.#height || this.#firstSent === null) return;
+    const missing = this.#heardHeight !== height || this.#direct.some((p) => !this.#heard.has(p));
+    if (this.#fellBack && missing) {
+      this.#fullThrough = Math.max(this.#fullThrough, height + FULL_AFTER_FALLBACK);
+      return;
+    }
+    if (round !== 0 || missing) return;
     const ms = now - this.#firstSent;
     if (this.#samples.length < THRIFTY_WINDOW) this.#samples.push(ms);
     else this.#samples[this.#next] = ms;
