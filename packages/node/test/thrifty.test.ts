@@ -78,6 +78,11 @@ test('a height decided without the precommit of a direct peer, after its held vo
   t.heard(3, 'precommit', 10, 0); // v4's precommit came; v2's did not
   t.heard(2, 'precommit', 10, 0); // v3's, once the held votes had gone out
   t.fellBack(10);
+  assert.deepEqual(
+    t.route('precommit', 10, 0, true, all, 250),
+    { now: [1, 2, 3], later: [] },
+    'nothing more held',
+  );
   t.decided(10, 0, 300);
   for (let h = 11; h <= 10 + FULL_AFTER_FALLBACK; h++)
     assert.deepEqual(t.route('prevote', h, 0, true, all, 0), { now: [1, 2, 3], later: [] }, `height ${h}`);

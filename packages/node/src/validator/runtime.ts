@@ -677,7 +677,7 @@ export class Validator {
 
   /**
    * Holds a vote for the relayed peers `to`; if `height` is still undecided when the delay is
-   * up, the held votes go out, and votes go to every peer for the next few heights.
+   * up, the held votes go out (and its later votes go to everyone at once).
    */
   #hold(height: number, to: readonly number[], bytes: Uint8Array): void {
     this.#held.push({ height, to, bytes });

@@ -107,7 +107,9 @@ export class ThriftyVotes {
     // fallback, the heights sent to everyone bring the delay up to a slower machine or a
     // heavier load, which the thrifty ones, falling back, could not.
     this.#firstSent ??= now;
-    if (!this.active || height <= this.#fullThrough || this.#routed.has(type)) return everyone;
+    // Once this height's held votes went out, its later votes need not wait either.
+    if (!this.active || height <= this.#fullThrough || this.#fellBack || this.#routed.has(type))
+      return everyone;
     if (this.#direct.filter(connected).length < this.#quorumPeers) return everyone;
     this.#routed.add(type);
     return { now: this.#direct, later: this.#relayed };
