@@ -75,47 +75,32 @@ test('not active: switched off, no relayed peer (mesh), or too few direct peers 
 test('a height decided without the precommit of a direct peer, after its held votes went out: everyone for a while', () => {
   const t = square();
   t.route('prevote', 10, 0, true, all, 0);
-  t.heard(3, 'precommit', 10, 0); // v4's precommit came; v2's did not
-  t.heard(2, 'precommit', 10, 0); // v3's, once the held votes had gone out
   t.fellBack(10);
   assert.deepEqual(
     t.route('precommit', 10, 0, true, all, 250),
     { now: [1, 2, 3], later: [] },
     'nothing more held',
   );
-  t.decided(10, 0, 300);
+  // Its certificate: v1 itself, v4 (direct) and v3 (relayed); v2's precommit is not in it.
+  t.decided(10, 0, 300, new Set([0, 2, 3]));
   for (let h = 11; h <= 10 + FULL_AFTER_FALLBACK; h++)
     assert.deepEqual(t.route('prevote', h, 0, true, all, 0), { now: [1, 2, 3], later: [] }, `height ${h}`);
   assert.deepEqual(t.route('prevote', 11 + FULL_AFTER_FALLBACK, 0, true, all, 0).later, [2]);
 });
 
-test('a height that was only slow (every direct precommit came) stays thrifty, and is a sample', () => {
+test('a height that was only slow (both direct precommits in its certificate) stays thrifty, and is a sample', () => {
   const t = square();
   t.route('prevote', 10, 0, true, all, 0);
   t.fellBack(10);
-  t.heard(1, 'precommit', 10, 0);
-  t.heard(3, 'precommit', 10, 0);
-  t.decided(10, 0, 40);
+  t.decided(10, 0, 40, new Set([0, 1, 2, 3]));
   assert.deepEqual(t.route('prevote', 11, 0, true, all, 0).later, [2]);
   assert.equal(t.delayMs(), THRIFTY_FACTOR * 40);
-  // Votes of other kinds, rounds or heights do not count as the direct peers' precommits.
+  // Without a fallback, a certificate without a direct peer is no sample, and changes nothing else.
   const u = square();
   u.route('prevote', 10, 0, true, all, 0);
-  u.fellBack(10);
-  u.heard(1, 'precommit', 10, 0);
-  u.heard(3, 'prevote', 10, 0);
-  u.heard(3, 'precommit', 10, 1);
-  u.heard(3, 'precommit', 9, 0);
-  u.decided(10, 0, 40);
-  assert.deepEqual(u.route('prevote', 11, 0, true, all, 0).later, []);
-  // A precommit that arrives before this validator's own vote at that height still counts.
-  const w = square();
-  w.heard(1, 'precommit', 10, 0);
-  w.heard(3, 'precommit', 10, 0);
-  w.route('prevote', 10, 0, true, all, 0);
-  w.fellBack(10);
-  w.decided(10, 0, 40);
-  assert.deepEqual(w.route('prevote', 11, 0, true, all, 0).later, [2]);
+  u.decided(10, 0, 40, new Set([0, 1, 2]));
+  assert.equal(u.delayMs(), THRIFTY_MAX_MS);
+  assert.deepEqual(u.route('prevote', 11, 0, true, all, 0).later, [2]);
 });
 
 test('the delay: the maximum until heights are measured, then a few times their median, within bounds', () => {
@@ -125,9 +110,7 @@ test('the delay: the maximum until heights are measured, then a few times their 
   /** A height whose first vote left at 1000·h and which was decided `ms` later, in `round`. */
   const decide = (ms: number, round = 0) => {
     t.route('prevote', h, 0, true, all, 1000 * h);
-    t.heard(1, 'precommit', h, 0);
-    t.heard(3, 'precommit', h, 0);
-    t.decided(h, round, 1000 * h + ms);
+    t.decided(h, round, 1000 * h + ms, new Set([0, 1, 3]));
     h++;
   };
   for (let k = 0; k < 5; k++) decide(4);
@@ -142,14 +125,13 @@ test('the delay: the maximum until heights are measured, then a few times their 
   assert.equal(t.delayMs(), THRIFTY_FACTOR * 30);
   // A height decided in a later round is no sample, nor one this validator did not vote on.
   for (let k = 0; k < THRIFTY_WINDOW; k++) decide(5000, 1);
-  t.decided(h + 50, 0, 1e9);
+  t.decided(h + 50, 0, 1e9, new Set([0, 1, 3]));
   assert.equal(t.delayMs(), THRIFTY_FACTOR * 30);
   // Nor is a height decided without a direct peer's precommit: a silent peer does not stretch
   // the delay (and votes then go to everyone for a while).
   t.route('prevote', h, 0, true, all, 0);
-  t.heard(1, 'precommit', h, 0);
   t.fellBack(h);
-  t.decided(h, 0, 10_000);
+  t.decided(h, 0, 10_000, new Set([0, 1, 2]));
   h++;
   assert.equal(t.delayMs(), THRIFTY_FACTOR * 30);
   // The heights sent to everyone after a fallback are samples: under a heavier load they bring

@@ -708,8 +708,8 @@ export class Validator {
   }
 
   /** `height` is decided: its held votes are not needed. */
-  #releaseHeld(height: number, round: number): void {
-    this.#thrifty.decided(height, round, performance.now());
+  #releaseHeld(height: number, cert: CommitCert): void {
+    this.#thrifty.decided(height, cert.round, performance.now(), new Set(cert.sigs.map((s) => s.voter)));
     this.#held = this.#held.filter((h) => h.height > height);
     if (this.#held.length === 0 && this.#heldTimer !== undefined) {
       clearTimeout(this.#heldTimer);
@@ -903,7 +903,7 @@ export class Validator {
     this.#phases.start(block.header.height + 1, stored);
     this.#previousBegan = this.#heightBegan;
     this.#heightBegan = stored;
-    this.#releaseHeld(block.header.height, cert.round);
+    this.#releaseHeld(block.header.height, cert);
     this.#state = apply.state;
     this.#validated.clear();
     this.#expanded.clear();
@@ -985,7 +985,6 @@ export class Validator {
       return;
     }
     if (msg.height > this.#state.height + 1) this.#askSync(from);
-    if (msg.type === 'precommit') this.#thrifty.heard(from, msg.type, msg.height, msg.round);
     if (compact && msg.type === 'proposal') {
       // Rebuilt only for a height consensus may act on: the one under way or the next, which it
       // keeps for later (one more while a decided block is being stored, when the stored

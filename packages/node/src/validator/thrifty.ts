@@ -14,9 +14,8 @@
  * Only who receives a vote, and when, changes: every vote still carries its tag for each
  * receiver, and safety never rests on delivery. Liveness after the network stabilises holds as
  * before, because the held copies go out on the timer (and a retransmission, the machine's
- * `tick`, goes to every peer). A height whose held votes went out and which was decided before
- * a direct peer's round-0 precommit arrived points at a slow, silent or withholding direct
- * peer: votes then go to every peer at once for the next FULL_AFTER_FALLBACK heights, so such a
+ * `tick`, goes to every peer). A height whose held votes went out and whose certificate lacks
+ * a direct peer's precommit points at a slow, silent or Byzantine direct peer: votes then go to every peer at once for the next FULL_AFTER_FALLBACK heights, so such a
  * peer costs one delay per that many heights, not one per height. A height that was merely
  * slow (every direct peer's precommit came, as when links wait for QKD key) changes nothing.
  * Proposals always go to every peer: each validator needs the block.
@@ -61,9 +60,6 @@ export class ThriftyVotes {
   readonly #routed = new Set<string>();
   #firstSent: number | null = null;
   #fellBack = false;
-  /** Peers whose round-0 precommit for #heardHeight has arrived (it may come before our vote). */
-  readonly #heard = new Set<number>();
-  #heardHeight = -1;
   #fullThrough = -1;
   readonly #samples: number[] = [];
   #next = 0;
@@ -85,7 +81,8 @@ export class ThriftyVotes {
   /**
    * Who gets a vote of `type` for (`height`, `round`) now and who later. Thrifty only for a
    * round-0 vote for a block, sent for the first time, while at least 2f direct peers are
-   * connected and no recent height needed its held votes; every other vote goes to everyone.
+   * connected and no recent height was decided without one of theirs after its held votes went
+   * out; every other vote goes to everyone.
    */
   route(
     type: 'prevote' | 'precommit',
@@ -103,9 +100,7 @@ export class ThriftyVotes {
     }
     const everyone = { now: this.#all, later: [] };
     if (round !== 0 || !forBlock) return everyone;
-    // Every height voted on at once, thrifty or not, times how long heights take here: after a
-    // fallback, the heights sent to everyone bring the delay up to a slower machine or a
-    // heavier load, which the thrifty ones, falling back, could not.
+    // Every height this validator votes on in round 0, thrifty or not, is timed (decided()).
     this.#firstSent ??= now;
     // Once this height's held votes went out, its later votes need not wait either.
     if (!this.active || height <= this.#fullThrough || this.#fellBack || this.#routed.has(type))
@@ -115,29 +110,20 @@ export class ThriftyVotes {
     return { now: this.#direct, later: this.#relayed };
   }
 
-  /** A vote arrived (its tag checked) from `peer`. */
-  heard(peer: number, type: string, height: number, round: number): void {
-    if (type !== 'precommit' || round !== 0 || height < this.#heardHeight) return;
-    if (height > this.#heardHeight) {
-      this.#heardHeight = height;
-      this.#heard.clear();
-    }
-    this.#heard.add(peer);
-  }
-
   /** The held votes of `height` went out: it was still undecided after delayMs(). */
   fellBack(height: number): void {
     if (height === this.#height) this.#fellBack = true;
   }
 
   /**
-   * `height` was decided in `round` at `now`. If its held votes had gone out and a direct
-   * peer's round-0 precommit had not come, every vote goes to everyone for a while. Otherwise a
-   * round-0 decision is a sample of the delay.
+   * `height` was decided in `round` at `now`, by the precommits of `voters` (its certificate).
+   * If its held votes had gone out and a direct peer's precommit for the block is not among
+   * them, every vote goes to everyone for a while. Otherwise a round-0 decision is a sample of
+   * the delay.
    */
-  decided(height: number, round: number, now: number): void {
+  decided(height: number, round: number, now: number, voters: ReadonlySet<number>): void {
     if (height !== this.#height || this.#firstSent === null) return;
-    const missing = this.#heardHeight !== height || this.#direct.some((p) => !this.#heard.has(p));
+    const missing = this.#direct.some((p) => !voters.has(p));
     if (this.#fellBack && missing) {
       this.#fullThrough = Math.max(this.#fullThrough, height + FULL_AFTER_FALLBACK);
       return;
