@@ -63,11 +63,17 @@ async function until<T>(what: string, f: () => Promise<T | undefined | false>, m
   }
 }
 
-async function committedEverywhere(net: DevnetProcess, ids: readonly string[], ms = 60_000): Promise<void> {
+/** Waits until every one of `validators` reports each of `ids` committed. */
+async function committedOn(
+  validators: readonly { api: string }[],
+  ids: readonly string[],
+  what: string,
+  ms = 60_000,
+): Promise<void> {
   await until(
-    `${ids.length} transactions committed on every validator`,
+    what,
     async () => {
-      for (const v of net.ready.validators)
+      for (const v of validators)
         for (const id of ids) {
           const s = await apiGet<{ status: string }>(`${v.api}/v1/transactions/${id}`);
           if (s.status !== 'committed') return false;
@@ -76,6 +82,10 @@ async function committedEverywhere(net: DevnetProcess, ids: readonly string[], m
     },
     ms,
   );
+}
+
+async function committedEverywhere(net: DevnetProcess, ids: readonly string[], ms = 60_000): Promise<void> {
+  await committedOn(net.ready.validators, ids, `${ids.length} transactions committed on every validator`, ms);
 }
 
 async function sameChains(net: DevnetProcess): Promise<number> {
@@ -278,13 +288,7 @@ describe('devnet end to end', { timeout: 600_000 }, () => {
         ids.push(r.id);
       }
     }
-    await until('the live validators commit without the victim', async () => {
-      for (const v of live)
-        for (const id of ids)
-          if ((await apiGet<{ status: string }>(`${v.api}/v1/transactions/${id}`)).status !== 'committed')
-            return false;
-      return true;
-    });
+    await committedOn(live, ids, 'the live validators commit without the victim');
     assert.ok((await apiGet<Status>(`${live[0]!.api}/v1/status`)).height > before);
     await until('the victim restarts', async () =>
       net.events.some((e) => e.event === 'restarted' && e.name === victim.name),
@@ -329,13 +333,7 @@ describe('devnet end to end', { timeout: 600_000 }, () => {
         await new Promise((r) => setTimeout(r, 200));
         after = await fallbacks();
       }
-      await until('the other three commit while v2 is silent', async () => {
-        for (const v of live)
-          for (const id of ids)
-            if ((await apiGet<{ status: string }>(`${v.api}/v1/transactions/${id}`)).status !== 'committed')
-              return false;
-        return true;
-      });
+      await committedOn(live, ids, 'the other three commit while v2 is silent');
       process.kill(net.pid(silent.name), 'SIGCONT');
       await committedEverywhere(net, ids, 90_000);
       await sameChains(net);
@@ -369,13 +367,7 @@ describe('devnet end to end', { timeout: 600_000 }, () => {
       );
       return roundsAfter.some((n, i) => n > roundsBefore[i]!);
     });
-    await until('commit on the others', async () => {
-      for (const v of others)
-        for (const id of ids)
-          if ((await apiGet<{ status: string }>(`${v.api}/v1/transactions/${id}`)).status !== 'committed')
-            return false;
-      return true;
-    });
+    await committedOn(others, ids, 'commit on the others');
     assert.ok(
       roundsAfter.some((n, i) => n > roundsBefore[i]!),
       `round changes ${roundsBefore} → ${roundsAfter}`,

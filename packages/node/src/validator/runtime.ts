@@ -692,15 +692,13 @@ export class Validator {
       this.#timers.delete(t);
       this.#heldTimer = undefined;
       if (this.#stopping) return;
-      const current = this.#cs.height;
-      this.#held = this.#held.filter((h) => h.height >= current);
-      if (height === current) {
+      // Still undecided: the held votes go out. Decided meanwhile: they are moot.
+      if (height === this.#cs.height) {
         this.stats.thriftyFallbacks++;
         this.#thrifty.fellBack(height);
-        const due = this.#held.filter((h) => h.height === height);
-        this.#held = this.#held.filter((h) => h.height !== height);
-        for (const h of due) this.#net.broadcastConsensus(h.to, h.bytes);
+        for (const h of this.#held) if (h.height === height) this.#net.broadcastConsensus(h.to, h.bytes);
       }
+      this.#held = this.#held.filter((h) => h.height > height);
       this.#armHeld();
     }, this.#thrifty.delayMs());
     this.#heldTimer = t;

@@ -15,9 +15,10 @@
  * receiver, and safety never rests on delivery. Liveness after the network stabilises holds as
  * before, because the held copies go out on the timer (and a retransmission, the machine's
  * `tick`, goes to every peer). A height whose held votes went out and whose certificate lacks
- * a direct peer's precommit points at a slow, silent or Byzantine direct peer: votes then go to every peer at once for the next FULL_AFTER_FALLBACK heights, so such a
- * peer costs one delay per that many heights, not one per height. A height that was merely
- * slow (every direct peer's precommit came, as when links wait for QKD key) changes nothing.
+ * a direct peer's precommit points at a slow, silent or Byzantine direct peer: votes then go
+ * to every peer at once for the next FULL_AFTER_FALLBACK heights, so such a peer costs one
+ * delay per that many heights, not one per height. A height that was merely slow (both direct
+ * peers' precommits in its certificate, as when links wait for QKD key) changes nothing.
  * Proposals always go to every peer: each validator needs the block.
  */
 
@@ -26,7 +27,7 @@ export const THRIFTY_MIN_MS = 10;
 export const THRIFTY_MAX_MS = 250;
 /** The delay is this many times the median time from first vote to decision... */
 export const THRIFTY_FACTOR = 3;
-/** ...over the last this many heights decided in round 0 without needing held votes. */
+/** ...over the last this many heights decided in round 0 with every direct peer's precommit. */
 export const THRIFTY_WINDOW = 32;
 /** After a height decided without a direct peer's vote, votes go to every peer for this many heights. */
 export const FULL_AFTER_FALLBACK = 16;
