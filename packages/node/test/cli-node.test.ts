@@ -55,6 +55,10 @@ test('qledger node: missing or bad config is refused with the field named', () =
     fails(run('node', '--config', f), 1, /CONFIG_INVALID: kme\.url/);
     writeFileSync(f, JSON.stringify({ ...base, peers: [{ name: 'v1', port: 7002 }] }));
     fails(run('node', '--config', f), 1, /CONFIG_INVALID: peers: a validator does not list itself/);
+    writeFileSync(f, JSON.stringify({ ...base, peers: [{ name: 'v2', port: 7002, relayed: 'yes' }] }));
+    fails(run('node', '--config', f), 1, /CONFIG_INVALID: peers\[0\]\.relayed: .*boolean/);
+    writeFileSync(f, JSON.stringify({ ...base, consensus: { thriftyVotes: 1 } }));
+    fails(run('node', '--config', f), 1, /CONFIG_INVALID: consensus\.thriftyVotes: .*boolean/);
     writeFileSync(f, JSON.stringify({ ...base, extra: true }));
     fails(run('node', '--config', f), 1, /CONFIG_INVALID: .*extra/);
   } finally {
