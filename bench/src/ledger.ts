@@ -3,7 +3,9 @@
  * blocks with signatures already checked, header verification rate (hashes, links, Merkle
  * roots), and parallel signature verification against cores × one core's ML-DSA-44 verify
  * rate measured in the same run; and the state accumulator's update for a block of 64 changes,
- * with the LtHash expansion cache against without it. PostgreSQL runs when QLEDGER_BENCH_PG
+ * with the LtHash expansion cache against without it. For SQLite it also prints the bytes written
+ * per appended transaction late in the run against early (`store.write_bytes_per_tx.sqlite`;
+ * BENCH_LEDGER_BLOCKS sets the chain's length, default 8 blocks). PostgreSQL runs when QLEDGER_BENCH_PG
  * (or QLEDGER_TEST_PG) names a server; each run uses a fresh schema that is dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
@@ -34,6 +36,7 @@ import {
 } from '@qledger/node';
 import pg from 'pg';
 import { emit, envInt, summarize } from './format.js';
+import { writtenBytes } from './proc.js';
 import { senderGenesis } from './world.js';
 
 const RUNS = envInt('BENCH_RUNS', 5, 1, 1000);
@@ -96,17 +99,42 @@ async function workload(): Promise<Workload> {
   return { genesisText, txBytes, commits, blocks: commits.map((c) => c.block), checks };
 }
 
+interface AppendRun {
+  /** Transactions appended per second. */
+  readonly rate: number;
+  /**
+   * Bytes this process wrote (log and checkpoints; SQLite only, Linux only) per transaction, over
+   * the first and the last quarter of the blocks: how the cost of an append grows with the chain.
+   */
+  readonly written: { readonly first: number; readonly last: number } | null;
+}
+
 async function appendRun(
   w: Workload,
   location: string,
   synchronous: 'FULL' | 'NORMAL' = 'FULL',
-): Promise<number> {
+): Promise<AppendRun> {
   const store = await openStore(location, { synchronous });
   try {
     await initStore(store, w.genesisText, env);
+    const quarter = Math.max(1, Math.floor(w.commits.length / 4));
+    const marks = new Map<number, number | null>();
     const t0 = performance.now();
-    for (const c of w.commits) await store.append(c);
-    return (w.commits.length * PER_BLOCK) / ((performance.now() - t0) / 1000);
+    for (let i = 0; i < w.commits.length; i++) {
+      if (i === 0 || i === quarter || i === w.commits.length - quarter) marks.set(i, writtenBytes());
+      await store.append(w.commits[i]!);
+    }
+    const rate = (w.commits.length * PER_BLOCK) / ((performance.now() - t0) / 1000);
+    const end = writtenBytes();
+    const a = marks.get(0);
+    const b = marks.get(quarter);
+    const c = marks.get(w.commits.length - quarter);
+    const perTx = (from: number, to: number) => Math.round((to - from) / (quarter * PER_BLOCK));
+    const written =
+      store.kind === 'sqlite' && a != null && b != null && c != null && end !== null
+        ? { first: perTx(a, b), last: perTx(c, end) }
+        : null;
+    return { rate, written };
   } finally {
     await store.close();
   }
@@ -115,6 +143,8 @@ async function appendRun(
 async function benchAppend(w: Workload): Promise<void> {
   const sqlite: number[] = [];
   const normal: number[] = [];
+  const first: number[] = [];
+  const last: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     for (const [sync, out] of [
       ['FULL', sqlite],
@@ -122,7 +152,12 @@ async function benchAppend(w: Workload): Promise<void> {
     ] as const) {
       const dir = mkdtempSync(join(tmpdir(), 'qledger-bench-'));
       try {
-        out.push(await appendRun(w, join(dir, 'chain.sqlite'), sync));
+        const run = await appendRun(w, join(dir, 'chain.sqlite'), sync);
+        out.push(run.rate);
+        if (sync === 'FULL' && run.written) {
+          first.push(run.written.first);
+          last.push(run.written.last);
+        }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -152,6 +187,24 @@ async function benchAppend(w: Workload): Promise<void> {
     synchronous: 'NORMAL',
     MBps: mbps(norm.median),
   });
+  if (last.length > 0) {
+    // Bytes written per appended transaction, late in the run, against early and against the
+    // transaction's own size: a B-tree index over random keys (the transaction id) dirties
+    // more of its pages per block as it grows, and SQLite's log takes each dirty page whole.
+    const l = summarize(last);
+    const f = summarize(first).median;
+    emit({
+      bench: 'ledger',
+      name: 'store.write_bytes_per_tx.sqlite',
+      unit: 'bytes',
+      ...l,
+      first_quarter: f,
+      ratio_vs_first_quarter: Math.round((l.median / f) * 100) / 100,
+      ratio_vs_tx_bytes: Math.round((l.median / w.txBytes) * 100) / 100,
+      chainTxs: w.commits.length * PER_BLOCK,
+      blockTxs: PER_BLOCK,
+    });
+  }
   if (!PG_URL) {
     emit({
       bench: 'ledger',
@@ -172,7 +225,7 @@ async function benchAppend(w: Workload): Promise<void> {
     const url = new URL(PG_URL);
     url.searchParams.set('schema', schema);
     try {
-      postgres.push(await appendRun(w, url.toString()));
+      postgres.push((await appendRun(w, url.toString())).rate);
     } finally {
       const c = new pg.Client({ connectionString: PG_URL });
       await c.connect();

@@ -33,3 +33,26 @@ export function processCpuMs(pid: number): number | null {
   }
   return statCpuMs(line);
 }
+
+/**
+ * Bytes this process has handed to write(2) and its kin (pwrite, writev) so far: `wchar` in
+ * `/proc/self/io`. For a store that writes through the page cache, it is what SQLite wrote to
+ * its log and, at checkpoints, to the database file: the volume each append costs, whether or
+ * not the disk has seen it yet. Null where there is no /proc.
+ */
+export function writtenBytes(): number | null {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/io', 'utf8');
+  } catch {
+    return null;
+  }
+  return ioWchar(text);
+}
+
+/** The `wchar` field of a `/proc/PID/io` text. */
+export function ioWchar(text: string): number {
+  const m = /^wchar:\s*(\d+)$/m.exec(text);
+  if (!m) throw new Error('not a /proc/PID/io text');
+  return Number(m[1]);
+}
