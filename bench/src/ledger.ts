@@ -3,10 +3,11 @@
  * blocks with signatures already checked, header verification rate (hashes, links, Merkle
  * roots), and parallel signature verification against cores × one core's ML-DSA-44 verify
  * rate measured in the same run; and the state accumulator's update for a block of 64 changes,
- * with the LtHash expansion cache against without it. For SQLite it also prints the bytes written
- * per appended transaction late in the run against early (`store.write_bytes_per_tx.sqlite`;
- * BENCH_LEDGER_BLOCKS sets the chain's length, default 8 blocks). PostgreSQL runs when QLEDGER_BENCH_PG
- * (or QLEDGER_TEST_PG) names a server; each run uses a fresh schema that is dropped afterwards.
+ * with the LtHash expansion cache against without it. For SQLite it also prints the bytes
+ * written per appended transaction late in the run against early
+ * (`store.write_bytes_per_tx.sqlite`; BENCH_LEDGER_BLOCKS sets the chain's length, default 8
+ * blocks). PostgreSQL runs when QLEDGER_BENCH_PG (or QLEDGER_TEST_PG) names a server; each run
+ * uses a fresh schema that is dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,4 +1,7 @@
-/** Reading CPU time and write volume from /proc: the consensus bench's CPU figures, the ledger bench's bytes per transaction. */
+/**
+ * Reading CPU time and write volume from /proc: the consensus bench's CPU figures, and the
+ * ledger bench's bytes written per transaction.
+ */
 import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
