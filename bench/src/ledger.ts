@@ -118,22 +118,24 @@ async function appendRun(
   const store = await openStore(location, { synchronous });
   try {
     await initStore(store, w.genesisText, env);
-    const quarter = Math.max(1, Math.floor(w.commits.length / 4));
-    const marks = new Map<number, number | null>();
+    const n = w.commits.length;
+    const quarter = Math.max(1, Math.floor(n / 4));
+    // Bytes written so far before block `quarter`, before block n − quarter, and at the end.
+    let afterFirst: number | null = null;
+    let beforeLast: number | null = null;
+    const start = writtenBytes();
     const t0 = performance.now();
-    for (let i = 0; i < w.commits.length; i++) {
-      if (i === 0 || i === quarter || i === w.commits.length - quarter) marks.set(i, writtenBytes());
+    for (let i = 0; i < n; i++) {
+      if (i === quarter) afterFirst = writtenBytes();
+      if (i === n - quarter) beforeLast = writtenBytes();
       await store.append(w.commits[i]!);
     }
-    const rate = (w.commits.length * PER_BLOCK) / ((performance.now() - t0) / 1000);
+    const rate = (n * PER_BLOCK) / ((performance.now() - t0) / 1000);
     const end = writtenBytes();
-    const a = marks.get(0);
-    const b = marks.get(quarter);
-    const c = marks.get(w.commits.length - quarter);
     const perTx = (from: number, to: number) => Math.round((to - from) / (quarter * PER_BLOCK));
     const written =
-      store.kind === 'sqlite' && a != null && b != null && c != null && end !== null
-        ? { first: perTx(a, b), last: perTx(c, end) }
+      store.kind === 'sqlite' && start !== null && afterFirst !== null && beforeLast !== null && end !== null
+        ? { first: perTx(start, afterFirst), last: perTx(beforeLast, end) }
         : null;
     return { rate, written };
   } finally {

@@ -48,6 +48,9 @@ test('not active: switched off, no relayed peer (mesh), or too few direct peers 
   const off = square(false);
   assert.equal(off.active, false);
   assert.equal(off.holdsFor(2), false);
+  // Switched off, the relayed peer is still reported as relayed (status), only not held for.
+  assert.equal(off.isRelayed(2), true);
+  assert.equal(off.isRelayed(1), false);
   assert.deepEqual(off.route('prevote', 1, 0, true, all, 0), { now: [1, 2, 3], later: [] });
   const mesh = new ThriftyVotes({ peers: [1, 2, 3], relayed: [], quorumPeers: 2, enabled: true });
   assert.equal(mesh.active, false);

@@ -100,6 +100,14 @@ export async function devnetCommand(argv: string[]): Promise<number> {
     names = Array.from({ length: n }, (_, i) => `v${i + 1}`);
   }
   const sites = names.map((_, i) => `kme-${String.fromCharCode(97 + i)}`);
+  /**
+   * Whether sites i and j share a QKD link: every pair on a mesh, neighbours on the square's
+   * ring. Other pairs get their key by trusted-node relay (peers[].relayed).
+   */
+  const linked = (i: number, j: number): boolean => {
+    const [lo, hi] = i < j ? [i, j] : [j, i];
+    return topology === 'mesh' || hi === lo + 1 || (lo === 0 && hi === sites.length - 1 && sites.length > 2);
+  };
   const pkiDir = join(dir, 'pki');
   if (!existsSync(join(pkiDir, 'ca.crt'))) {
     say('setup', `creating a development PKI in ${pkiDir}`);
@@ -126,8 +134,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   const links: { id: string; a: string; b: string; profile: string; lengthKm: number }[] = [];
   for (let i = 0; i < sites.length; i++)
     for (let j = i + 1; j < sites.length; j++) {
-      const ring = j === i + 1 || (i === 0 && j === sites.length - 1 && sites.length > 2);
-      if (topology === 'mesh' || ring)
+      if (linked(i, j))
         links.push({
           id: `${sites[i]!.slice(4)}-${sites[j]!.slice(4)}`,
           a: sites[i]!,
@@ -180,18 +187,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
       api: { host: '127.0.0.1', port: ports[i]!.api },
       // A peer whose site shares no QKD link with this one gets its key by trusted-node relay.
       peers: names.flatMap((p, j) =>
-        j === i
-          ? []
-          : [
-              {
-                name: p,
-                host: '127.0.0.1',
-                port: ports[j]!.peer,
-                relayed: !links.some(
-                  (l) => (l.a === sites[i] && l.b === sites[j]) || (l.a === sites[j] && l.b === sites[i]),
-                ),
-              },
-            ],
+        j === i ? [] : [{ name: p, host: '127.0.0.1', port: ports[j]!.peer, relayed: !linked(i, j) }],
       ),
       kme: { url: net.sites[sites[i]!]!.etsi, name: sites[i] },
       requireQkd: v['require-qkd'],

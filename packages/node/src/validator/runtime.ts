@@ -193,8 +193,6 @@ export class Validator {
   #previousBegan = Number.NEGATIVE_INFINITY;
   /** Round-0 votes for relayed peers, held until the height turns out to need them (thrifty.ts). */
   #thrifty!: ThriftyVotes;
-  /** Peers whose QKD key comes through a trusted-node relay (config peers[].relayed). */
-  #relayed = new Set<number>();
   #held: { height: number; to: readonly number[]; bytes: Uint8Array }[] = [];
   #heldTimer: NodeJS.Timeout | undefined;
   #admit: Admission[] = [];
@@ -497,10 +495,9 @@ export class Validator {
       );
     }
     const n = genesis.validators.length;
-    this.#relayed = new Set(cfg.peers.filter((p) => p.relayed).map((p) => this.names.indexOf(p.name)));
     this.#thrifty = new ThriftyVotes({
       peers: peers.map((p) => p.index),
-      relayed: this.#relayed,
+      relayed: cfg.peers.filter((p) => p.relayed).map((p) => this.names.indexOf(p.name)),
       quorumPeers: 2 * Math.floor((n - 1) / 3),
       enabled: cfg.consensus.thriftyVotes,
     });
@@ -1320,7 +1317,7 @@ export class Validator {
     const links = [...this.#links.entries()].map(([i, l]) => ({
       ...l.status(),
       connected: this.#net.isConnected(i),
-      relayed: this.#relayed.has(i),
+      relayed: this.#thrifty.isRelayed(i),
       votesHeld: this.#thrifty.holdsFor(i),
     }));
     return {

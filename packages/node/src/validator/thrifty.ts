@@ -74,9 +74,14 @@ export class ThriftyVotes {
     this.active = o.enabled && this.#relayed.length > 0 && this.#direct.length >= o.quorumPeers;
   }
 
+  /** True when `peer`'s QKD key comes through a trusted-node relay (config peers[].relayed). */
+  isRelayed(peer: number): boolean {
+    return this.#relayed.includes(peer);
+  }
+
   /** True when `peer`'s votes are held at first (so a height costs its link only proposals). */
   holdsFor(peer: number): boolean {
-    return this.active && this.#relayed.includes(peer);
+    return this.active && this.isRelayed(peer);
   }
 
   /**
